@@ -1,0 +1,77 @@
+"""Example deliveries for every event: the single source of the site's sample payloads.
+
+The Payloads page shows them, the local sender (``snippets.send_test_event``) sends
+them, and the tests feed them to every receiver.
+"""
+
+import copy
+from typing import Any
+
+from snippets import catalog
+from snippets.settings import API_BASE
+
+TRACK_DATA: dict[str, Any] = {
+    "tracking_number": "9405511899223197428490",
+    "status_code": "DE",
+    "status_description": "Delivered",
+    "carrier_status_code": "01",
+    "carrier_status_description": "Delivered, In/At Mailbox",
+    "ship_date": "2026-11-24T09:12:00Z",
+    "estimated_delivery_date": "2026-11-27T00:00:00Z",
+    "actual_delivery_date": "2026-11-26T14:03:00Z",
+    "exception_description": None,
+    "events": [
+        {
+            "occurred_at": "2026-11-26T14:03:00Z",
+            "description": "Delivered, In/At Mailbox",
+            "city_locality": "AUSTIN",
+            "state_province": "TX",
+            "postal_code": "78756",
+            "country_code": "US",
+            "status_code": "DE",
+            "carrier_status_code": "01",
+        },
+        {
+            "occurred_at": "2026-11-26T07:41:00Z",
+            "description": "Out for Delivery",
+            "city_locality": "AUSTIN",
+            "state_province": "TX",
+            "postal_code": "78756",
+            "country_code": "US",
+            "status_code": "IT",
+            "carrier_status_code": "OF",
+        },
+        {
+            "occurred_at": "2026-11-24T09:12:00Z",
+            "description": "Accepted at USPS Origin Facility",
+            "city_locality": "SAN JOSE",
+            "state_province": "CA",
+            "postal_code": "95101",
+            "country_code": "US",
+            "status_code": "AC",
+            "carrier_status_code": "03",
+        },
+    ],
+}
+
+RESOURCE_PATHS = {
+    "batch": "/v1/batches/se-28529731",
+    "rate": "/v1/rates/se-11464812",
+    "track": "/v1/tracking?carrier_code=usps&tracking_number=9405511899223197428490",
+    "carrier_connected": "/v1/carriers/se-1234567",
+    "sales_orders_imported": "/v1/sales_orders?import_id=se-4451",
+    "order_source_refresh_complete": "/v1/order_sources/se-33125",
+    "report_complete": "/v1/reports/se-90210",
+}
+
+
+def sample_delivery(event: str) -> dict[str, Any]:
+    """A delivery of ``event`` as the platform sends it (a fresh copy each call)."""
+    spec = catalog.event(event)
+    delivery: dict[str, Any] = {
+        "resource_url": API_BASE + RESOURCE_PATHS[event],
+        "resource_type": spec.resource_type,
+    }
+    if event == "track":
+        delivery["data"] = copy.deepcopy(TRACK_DATA)
+    return delivery

@@ -1,0 +1,47 @@
+"""Turn a ``track`` delivery into a message for the customer.
+
+Each tracking status code gets its own wording; codes that tell the customer nothing
+new (``NY``, ``UN``) produce no message at all.
+"""
+
+# --8<-- [start:imports]
+from typing import Any
+
+# --8<-- [end:imports]
+
+
+# --8<-- [start:message]
+MESSAGES = {
+    "AC": "The carrier has your package {tracking_number}; it is on its way.",
+    "IT": "Your package {tracking_number} is in transit{eta}.",
+    "AT": "The carrier tried to deliver {tracking_number} and will try again{eta}.",
+    "EX": "There is a problem with {tracking_number}: {exception}. We are on it.",
+    "DE": "Your package {tracking_number} was delivered.",
+    "SP": "Your package {tracking_number} is waiting at {place} for you to collect.",
+}  # NY (not yet scanned) and UN (unknown) tell the customer nothing: no message
+
+
+def customer_message(delivery: dict[str, Any]) -> str | None:
+    """The message to send for a ``track`` delivery, or None when there is none."""
+    if delivery.get("resource_type") != "API_TRACK":
+        return None
+    data = delivery["data"]
+    template = MESSAGES.get(data["status_code"])
+    if template is None:
+        return None
+    eta = data.get("estimated_delivery_date")
+    latest = data["events"][0] if data.get("events") else {}
+    place = ", ".join(
+        part
+        for part in (latest.get("city_locality"), latest.get("postal_code"))
+        if part
+    )
+    return template.format(
+        tracking_number=data["tracking_number"],
+        eta=f", expected {eta[:10]}" if eta else "",
+        exception=data.get("exception_description") or "the carrier reported an issue",
+        place=place or "a collection point",
+    )
+
+
+# --8<-- [end:message]

@@ -1,0 +1,94 @@
+"""Shared fixtures: the fake API, and a guard that keeps every test off the network."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import runpy
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests_mock
+
+from snippets import settings
+from tests.fake_api import TEST_API_KEY, FakeApi
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: object) -> None:
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None and self.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            raise RuntimeError(f"tests must not touch the network (tried {address!r})")
+    _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture
+def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The key the fake accepts, placed where the snippets look for it."""
+    monkeypatch.setenv(settings.API_KEY_ENV, TEST_API_KEY)
+    return TEST_API_KEY
+
+
+@pytest.fixture
+def fake_api(api_key: str) -> Iterator[FakeApi]:
+    """The fake API, served in-process by requests-mock.
+
+    Requests to any other host fail (requests-mock raises ``NoMockAddress``); a request
+    the fake does not know fails the test at teardown.
+    """
+    fake = FakeApi(api_key=api_key)
+    with requests_mock.Mocker(real_http=False) as mocker:
+        fake.install(mocker)
+        fake.mocker = mocker
+        yield fake
+    assert not fake.unexpected, (
+        f"requests the fake API does not serve: {fake.unexpected}"
+    )
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site, built once per test session with ``mkdocs build --strict``."""
+    site_dir = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "DISABLE_MKDOCS_2_WARNING": "true", "NO_MKDOCS_2_WARNING": "1"}
+    env.pop(settings.API_KEY_ENV, None)
+    env.pop("YOURSTORE_API_BASE", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site_dir)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, f"strict build failed:\n{result.stderr}"
+    return site_dir
+
+
+@pytest.fixture
+def run_main(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], dict]:
+    """Run ``python -m <module>`` in-process, as a reader would from a shell."""
+
+    def run(module: str) -> dict:
+        monkeypatch.delitem(sys.modules, module, raising=False)
+        return runpy.run_module(module, run_name="__main__", alter_sys=False)
+
+    return run
