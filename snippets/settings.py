@@ -13,6 +13,8 @@ PRODUCT_NAME = "YourStore"
 API_BASE = os.environ.get("YOURSTORE_API_BASE", "https://api.yourstore.com")
 API_KEY_ENV = "YOURSTORE_API_KEY"  # the name of the variable that holds your key
 TIMEOUT = (3.05, 15)  # seconds to connect, seconds to wait for the answer
+
+
 # --8<-- [end:settings]
 
 PRODUCT_SLUG = PRODUCT_NAME.lower()

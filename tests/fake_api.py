@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests_mock
 
-from snippets import catalog, settings
+from snippets import catalog, schemas, settings
 
 TEST_API_KEY = "test-key-not-a-secret"
 ABSOLUTE_HTTP_URL = re.compile(r"^https?://[^/\s?#]+[^\s]*$", re.IGNORECASE)
@@ -39,6 +39,7 @@ UPDATE_FIELDS = {"url", "headers", "name", "event"}
 class Response:
     status: int
     body: Any = None  # JSON-able, or None for an empty body
+    schema: str | None = None  # the snippets.schemas name the body must match
     headers: dict[str, str] = field(default_factory=dict)
 
     def content(self) -> bytes:
@@ -165,6 +166,9 @@ class FakeApi:
         self.calls.append(call)
         response = self._dispatch(call, lower)
         call.status = response.status
+        if response.schema is not None:
+            broken = schemas.problems(response.schema, response.body)
+            assert not broken, f"the fake answered off-schema: {broken}"
         return response
 
     def _dispatch(self, call: Call, headers: Mapping[str, str]) -> Response:
@@ -238,7 +242,7 @@ class FakeApi:
         if field_name is not None:
             detail["field_name"] = field_name
         request_id = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
-        return Response(status, {"request_id": request_id, "errors": [detail]})
+        return Response(status, {"request_id": request_id, "errors": [detail]}, "error")
 
     def _json_body(self, call: Call, headers: Mapping[str, str]) -> Any | Response:
         if not call.body.strip():
@@ -308,7 +312,9 @@ class FakeApi:
 
     # ------------------------------------------------------------------ handlers
     def _list_webhooks(self, call: Call, headers: Mapping[str, str]) -> Response:
-        return Response(200, [dict(hook) for hook in self.webhooks.values()])
+        return Response(
+            200, [dict(hook) for hook in self.webhooks.values()], "webhook_list"
+        )
 
     def _create_webhook(self, call: Call, headers: Mapping[str, str]) -> Response:
         data = self._json_body(call, headers)
@@ -349,7 +355,7 @@ class FakeApi:
         if "name" in data:
             hook["name"] = data["name"]
         self.webhooks[webhook_id] = hook
-        return Response(200, dict(hook))
+        return Response(200, dict(hook), "webhook")
 
     def _missing(self, webhook_id: str) -> Response:
         return self.error(404, "not_found", f"No webhook has the id '{webhook_id}'.")
@@ -359,7 +365,7 @@ class FakeApi:
     ) -> Response:
         if webhook_id not in self.webhooks:
             return self._missing(webhook_id)
-        return Response(200, dict(self.webhooks[webhook_id]))
+        return Response(200, dict(self.webhooks[webhook_id]), "webhook")
 
     def _update_webhook(
         self, call: Call, headers: Mapping[str, str], webhook_id: str
@@ -422,7 +428,9 @@ class FakeApi:
                 "not_found",
                 f"No shipment has tracking number '{key[1]}' with carrier '{key[0]}'.",
             )
-        return Response(200, tracking_info(self.shipments[key], self.now))
+        return Response(
+            200, tracking_info(self.shipments[key], self.now), "tracking_info"
+        )
 
 
 def tracking_info(shipment: Shipment, now: float) -> dict[str, Any]:
