@@ -62,8 +62,8 @@ class Shipment:
 
     carrier_code: str
     tracking_number: str
-    ship_date: str
-    estimated_delivery_date: str
+    ship_date: str | None
+    estimated_delivery_date: str | None
     events: list[dict[str, Any]]  # oldest first, each with an "at" (fake-clock seconds)
 
 
