@@ -199,7 +199,7 @@ class FakeApi:
             response.headers["Retry-After"] = str(wait)
             return response
         handler, args = route
-        if handler is not self._get_jwks and headers.get("api-key") != self.api_key:
+        if handler != self._get_jwks and headers.get("api-key") != self.api_key:
             return self.error(
                 401,
                 "unauthorized",
