@@ -1,0 +1,213 @@
+"""Verify that a delivery comes from the platform: signature, key id and timestamp.
+
+The platform signs ``"{timestamp}.{raw body}"`` with RSA-SHA256 (PKCS#1 v1.5) and sends
+the base64 signature, the id of the signing key and the timestamp in three headers. Its
+public keys are published as a JWKS. Both receivers call :func:`verify_delivery` on the
+raw body before they parse it.
+
+Check the published test vector: ``python -m snippets.verify_signatures``
+"""
+
+# --8<-- [start:imports]
+import base64
+import binascii
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jwt
+import requests
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+# --8<-- [end:imports]
+from snippets.settings import (
+    API_BASE,
+    JWKS_PATH,
+    KEY_ID_HEADER,
+    SIGNATURE_HEADER,
+    TIMEOUT,
+    TIMESTAMP_HEADER,
+)
+
+
+# --8<-- [start:verify]
+MAX_SKEW = 5 * 60  # seconds a timestamp may be off, either way
+TEST_KEYS_ENV = "YOURSTORE_WEBHOOK_TEST_KEYS"  # a local JWKS file to trust instead
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+log = logging.getLogger(__name__)
+
+
+class SignatureError(Exception):
+    """A delivery to refuse; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"{status}: {reason}")
+        self.status = status
+        self.reason = reason
+
+
+def _public_keys(jwks: dict[str, Any]) -> dict[str, RSAPublicKey]:
+    """The RSA signing keys of a JWKS, by key id (other keys are skipped)."""
+    try:
+        key_set = jwt.PyJWKSet.from_dict(jwks)
+    except jwt.PyJWKSetError:  # no usable key at all
+        return {}
+    return {
+        key.key_id: key.key
+        for key in key_set.keys
+        if key.key_id
+        and key.public_key_use in (None, "sig")
+        and isinstance(key.key, RSAPublicKey)
+    }
+
+
+class KeySet:
+    """The platform's public keys by key id, fetched from its JWKS and cached."""
+
+    def __init__(self, jwks_url: str, min_refresh_interval: float = 60.0) -> None:
+        self.jwks_url = jwks_url
+        self.min_refresh_interval = min_refresh_interval  # limits refetches
+        self._keys: dict[str, RSAPublicKey] = {}
+        self._fetched_at: float | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_jwks(cls, jwks: dict[str, Any]) -> "KeySet":
+        """Fixed keys that are never refetched (local testing)."""
+        keys = cls(jwks_url="")
+        keys._keys = _public_keys(jwks)
+        return keys
+
+    def public_key(self, key_id: str) -> RSAPublicKey:
+        """The key called ``key_id``; an unknown id refetches the JWKS once."""
+        key = self._keys.get(key_id)
+        if key is None and self.jwks_url:
+            self._refresh()  # the platform may have rotated its keys
+            key = self._keys.get(key_id)
+        if key is None:
+            raise SignatureError(400, "unknown signing key id")
+        return key
+
+    def _refresh(self) -> None:
+        with self._lock:  # one fetch at a time, however many requests wait
+            now = time.monotonic()
+            if (
+                self._fetched_at is not None
+                and now - self._fetched_at < self.min_refresh_interval
+            ):
+                return  # fetched moments ago: made-up key ids cannot force fetches
+            try:
+                response = requests.get(self.jwks_url, timeout=TIMEOUT)
+                response.raise_for_status()
+                keys = _public_keys(response.json())
+            except (requests.RequestException, ValueError) as error:
+                log.warning("could not fetch the signing keys: %s", error)
+                # Our problem, not the sender's: 503 asks the platform to retry later.
+                raise SignatureError(503, "signing keys unavailable") from None
+            self._keys, self._fetched_at = keys, now
+
+
+def verify_delivery(
+    headers: Mapping[str, str],
+    body: bytes,
+    keys: KeySet,
+    now: float | None = None,
+) -> None:
+    """Return if the platform signed ``body`` recently; raise SignatureError if not."""
+    named = {name.lower(): value for name, value in headers.items()}
+    key_id = named.get(KEY_ID_HEADER, "")
+    signature = named.get(SIGNATURE_HEADER, "")
+    timestamp = named.get(TIMESTAMP_HEADER, "")
+    if not (key_id and signature and timestamp):
+        raise SignatureError(404, "not found")  # tell scanners nothing
+    if not _TIMESTAMP.fullmatch(timestamp):
+        raise SignatureError(400, "malformed timestamp")
+    if abs((time.time() if now is None else now) - int(timestamp)) > MAX_SKEW:
+        raise SignatureError(400, "timestamp too far from now")  # a replay?
+    try:
+        raw_signature = base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError):
+        raise SignatureError(400, "malformed signature") from None
+    public_key = keys.public_key(key_id)
+    try:  # the library does the comparing, in constant time
+        public_key.verify(
+            raw_signature,
+            timestamp.encode() + b"." + body,
+            padding.PKCS1v15(),
+            hashes.SHA256(),
+        )
+    except InvalidSignature:
+        raise SignatureError(400, "bad signature") from None
+
+
+def trusted_keys() -> KeySet:
+    """The platform's keys, or the local sender's when TEST_KEYS_ENV names a file."""
+    test_keys = os.environ.get(TEST_KEYS_ENV)
+    if test_keys:
+        log.warning("trusting the local test keys in %s, not the platform's", test_keys)
+        return KeySet.from_jwks(json.loads(Path(test_keys).read_text()))
+    return KeySet(API_BASE + JWKS_PATH)
+
+
+# --8<-- [end:verify]
+
+# --8<-- [start:vector]
+# A known-answer test: this body, signed at this time with the key below, must verify.
+VECTOR_JWKS = {
+    "keys": [
+        {
+            "kty": "RSA",
+            "kid": "test-vector-2026",
+            "use": "sig",
+            "alg": "RS256",
+            "e": "AQAB",
+            "n": (
+                "zW76GfpcsAAkhBPsP5WPneyAm3-L0yaAuzELkDzcuuSLrI30KnUIqRZSHHCqz6yeFVCfHQQ9"
+                "sXIbu0fmbI-ntMZKdT5t006KuvGButl9Zza8ekK50563yhogIT8Nk-SW6dy_8PSflBbCnoF9"
+                "Sn7AhQuFe7gb3-_7NExkbJNfkFcSiQhj8oZzNlHFDj8x_AMrIF8uZncFcDj3vXlnBLm9IDpN"
+                "LhZkekW_8shoPt0g6WY04-EzBWO_vQPvW7yXxao03FrRaB_P7kKZRAfpuVmYLXTw1ZTux80h"
+                "QC2aVKzSsMNz5XwLaHOg9PN-IE_6SCz_hX0GQDs6lfhhRJAZuhlFVQ"
+            ),
+        }
+    ]
+}
+VECTOR_TIMESTAMP = 1795000000  # 2026-11-18 11:06:40 UTC
+VECTOR_BODY = (
+    b'{"resource_url":"https://api.yourstore.com/v1/batches/se-28529731",'
+    b'"resource_type":"API_BATCH"}'
+)
+VECTOR_SIGNATURE = (
+    "pvrZJNFacABBHvtY2JXqHXNhuEI8hkcOYUlIxTRAAMCihx2oqVbl5DvMxVUEdcVKJQSmF+WrqZ4O+nI0"
+    "RGTVazC/a3DjRyGxIHUb42o//g5zfEpGRjs34MA7gzkSfQfPSCR5SJrmG2RvrQ63o8uXpztreo2lKKGY"
+    "xM1EvVyt3513cTEHis/3f2kShZFY9EGU+3XwMwfLZoiKiEx3wCy97JKe7FOALcJ0K1P1F2o+FxZmOwnX"
+    "MFTXEN98xifEQPiEo7y1WVeYp5gXjC9ggpw2UJ/OeH04UIoGPctTA7DgDdOgEQqOAs3wPvABTg2shhx6"
+    "b9+iXzydMTZB7puD75xzkQ=="
+)
+# --8<-- [end:vector]
+
+# --8<-- [start:check]
+if __name__ == "__main__":
+    vector_headers = {
+        KEY_ID_HEADER: "test-vector-2026",
+        SIGNATURE_HEADER: VECTOR_SIGNATURE,
+        TIMESTAMP_HEADER: str(VECTOR_TIMESTAMP),
+    }
+    vector_keys = KeySet.from_jwks(VECTOR_JWKS)
+    verify_delivery(vector_headers, VECTOR_BODY, vector_keys, now=VECTOR_TIMESTAMP)
+    print("The test vector verifies.")
+    try:
+        verify_delivery(
+            vector_headers, VECTOR_BODY + b" ", vector_keys, VECTOR_TIMESTAMP
+        )
+    except SignatureError as error:
+        print(f"One changed byte is refused: {error.status} {error.reason}.")
+# --8<-- [end:check]
