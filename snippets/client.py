@@ -28,6 +28,7 @@ class ApiError(Exception):
             request_id = body.get("request_id")
         except (ValueError, KeyError, IndexError, TypeError):
             detail, request_id = {"message": response.text[:200]}, None
+        self.response = response  # its headers hold Retry-After on a 429 or 503
         self.status = response.status_code
         self.error_code = detail.get("error_code", "unknown")
         self.message = detail.get("message") or response.reason or "no message"
@@ -48,7 +49,7 @@ def api_session(retries: int = 5) -> requests.Session:
         raise RuntimeError(f"Set {API_KEY_ENV} to your API key.")
     retry = Retry(
         total=retries,
-        backoff_factor=0.5,  # waits 0.5 s, 1 s, 2 s, 4 s ... between attempts
+        backoff_factor=0.5,  # retries at once, then waits 1 s, 2 s, 4 s, 8 s
         status_forcelist=(429, 500, 502, 503, 504),
         allowed_methods=None,  # POST too: a repeated create answers 409, not a copy
         respect_retry_after_header=True,  # a 429's Retry-After wins over backoff

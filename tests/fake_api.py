@@ -180,8 +180,11 @@ class FakeApi:
             )
         if self._faults:
             status, retry_after = self._faults.pop(0)
-            code = {503: "service_unavailable"}.get(status, "unspecified")
-            response = self.error(status, code, "The service failed; try again.")
+            if status in (502, 504):  # the gateway in front of the API, no JSON
+                response = Response(status)
+            else:
+                code = {503: "service_unavailable"}.get(status, "unspecified")
+                response = self.error(status, code, "The service failed; try again.")
             if retry_after is not None:
                 response.headers["Retry-After"] = retry_after
             return response

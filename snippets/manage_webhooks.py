@@ -1,0 +1,105 @@
+"""List, inspect, change and delete webhooks.
+
+Run it::
+
+    python -m snippets.manage_webhooks list
+    python -m snippets.manage_webhooks get WEBHOOK_ID
+    python -m snippets.manage_webhooks move WEBHOOK_ID NEW_URL
+    python -m snippets.manage_webhooks delete WEBHOOK_ID
+"""
+
+# --8<-- [start:imports]
+import sys
+
+# --8<-- [end:imports]
+from typing import Any
+
+import requests
+
+from snippets.client import ApiError, api_call, api_session
+
+
+# --8<-- [start:list]
+def list_webhooks(session: requests.Session) -> list[dict[str, Any]]:
+    """Every active webhook of the account, one per event at most."""
+    return api_call(session, "GET", "/v1/environment/webhooks")
+
+
+# --8<-- [end:list]
+
+
+# --8<-- [start:get]
+def get_webhook(session: requests.Session, webhook_id: str) -> dict[str, Any]:
+    """One webhook by id. Raises ApiError ``not_found`` (404) for an unknown id."""
+    return api_call(session, "GET", f"/v1/environment/webhooks/{webhook_id}")
+
+
+# --8<-- [end:get]
+
+
+# --8<-- [start:update]
+def update_webhook(
+    session: requests.Session,
+    webhook_id: str,
+    url: str,
+    headers: dict[str, str] | None = None,
+    name: str | None = None,
+) -> None:
+    """Point a webhook at ``url``; optionally replace its headers or rename it.
+
+    The event cannot change: delete the webhook and create one for the other event.
+    Headers left as None are kept; an empty dict removes them all.
+    """
+    body: dict[str, Any] = {"url": url}
+    if headers is not None:
+        body["headers"] = [{"key": k, "value": v} for k, v in headers.items()]
+    if name is not None:
+        body["name"] = name
+    api_call(session, "PUT", f"/v1/environment/webhooks/{webhook_id}", json=body)
+
+
+# --8<-- [end:update]
+
+
+# --8<-- [start:delete]
+def delete_webhook(session: requests.Session, webhook_id: str) -> bool:
+    """Delete a webhook for good. False if it was already gone, so reruns are safe."""
+    try:
+        api_call(session, "DELETE", f"/v1/environment/webhooks/{webhook_id}")
+    except ApiError as error:
+        if error.error_code == "not_found":
+            return False
+        raise
+    return True
+
+
+# --8<-- [end:delete]
+
+
+# --8<-- [start:usage]
+def main(argv: list[str]) -> str:
+    """Run one command line (``list``, ``get``, ``move`` or ``delete``)."""
+    session = api_session()
+    match argv:
+        case ["list"]:
+            hooks = list_webhooks(session)
+            lines = [f"{w['webhook_id']}\t{w['event']}\t{w['url']}" for w in hooks]
+            return "\n".join(lines) or "No webhooks."
+        case ["get", webhook_id]:
+            hook = get_webhook(session, webhook_id)
+            return f"{hook['webhook_id']}\t{hook['event']}\t{hook['url']}"
+        case ["move", webhook_id, url]:
+            update_webhook(session, webhook_id, url)
+            return f"Webhook {webhook_id} now sends to {url}"
+        case ["delete", webhook_id]:
+            gone = delete_webhook(session, webhook_id)
+            return f"Deleted webhook {webhook_id}" if gone else "Already deleted"
+    raise SystemExit("usage: list | get ID | move ID URL | delete ID")
+
+
+if __name__ == "__main__":
+    try:
+        print(main(sys.argv[1:]))
+    except ApiError as error:
+        raise SystemExit(f"The API refused: {error}") from None
+# --8<-- [end:usage]
