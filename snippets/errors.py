@@ -1,0 +1,69 @@
+"""Decide what to do when a call fails for good: wait, fix the request, or stop.
+
+The client session has already retried what is worth retrying by the time an
+``ApiError`` reaches this code. A job runner (a queue worker, a cron job, a deploy step)
+still has to choose between running the job again later and giving up on it.
+"""
+
+# --8<-- [start:imports]
+import email.utils
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# --8<-- [end:imports]
+import requests
+
+from snippets.client import ApiError
+
+
+# --8<-- [start:retry_after]
+def retry_after(error: ApiError, now: float | None = None) -> float | None:
+    """Seconds the API asked us to wait (429, 503), or None when it did not say.
+
+    Retry-After is either a number of seconds or an HTTP date; both are handled.
+    """
+    value = error.response.headers.get("Retry-After", "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+# --8<-- [end:retry_after]
+
+
+# --8<-- [start:outcome]
+DEFAULT_WAIT = 60.0  # seconds; the rate limit counts requests per minute
+
+
+@dataclass(frozen=True)
+class Outcome:
+    done: bool
+    retry_in: float | None = None  # run the job again after this many seconds
+    reason: str = ""  # for the log: the API's own words, never the key
+
+
+def run_api_job(job: Callable[[], object]) -> Outcome:
+    """Run one job that calls the API and say whether, and when, to run it again."""
+    try:
+        job()
+    except ApiError as error:
+        if error.status == 429 or error.status >= 500:
+            wait = retry_after(error) or DEFAULT_WAIT
+            return Outcome(False, wait, f"the API asked us to wait: {error}")
+        if error.error_code == "unauthorized":
+            raise  # a bad key fails every job: stop the worker, fix the key
+        if error.error_code == "not_found":
+            return Outcome(False, None, f"nothing to act on: {error}")
+        field = f" (field {error.field_name})" if error.field_name else ""
+        return Outcome(False, None, f"the request needs fixing{field}: {error}")
+    except (requests.ConnectionError, requests.Timeout) as error:
+        return Outcome(False, DEFAULT_WAIT, f"the API could not be reached: {error}")
+    return Outcome(True)
+
+
+# --8<-- [end:outcome]
