@@ -1,0 +1,98 @@
+"""Move an endpoint to a new URL without missing a delivery.
+
+On the old server, while the switch happens, run the relay::
+
+    NEW_ENDPOINT_URL=https://new.example.com/webhooks \
+        flask --app snippets.move_endpoint:relay run --port 8080
+
+Then, with the new endpoint up, point every webhook at it::
+
+    python -m snippets.move_endpoint https://old.example.com/webhooks \
+        https://new.example.com/webhooks
+"""
+
+# --8<-- [start:imports]
+import sys
+
+# --8<-- [end:imports]
+# --8<-- [start:relay_imports]
+import os
+
+import requests
+from flask import Flask, request
+
+# --8<-- [end:relay_imports]
+from snippets.client import ApiError, api_call, api_session
+
+
+# --8<-- [start:move]
+def move_endpoint(session: requests.Session, old_url: str, new_url: str) -> list[str]:
+    """Point every webhook that sends to ``old_url`` at ``new_url``; return their ids.
+
+    Run it once the new endpoint answers. Running it again moves nothing.
+    """
+    if old_url == new_url:
+        raise ValueError("the old and the new URL are the same")
+    moved = []
+    for webhook in api_call(session, "GET", "/v1/environment/webhooks"):
+        if webhook["url"] == old_url:
+            path = f"/v1/environment/webhooks/{webhook['webhook_id']}"
+            api_call(session, "PUT", path, json={"url": new_url})  # keeps headers
+            moved.append(webhook["webhook_id"])
+    # Read the list back: the switch is done only when the API says so.
+    after = api_call(session, "GET", "/v1/environment/webhooks")
+    left = [w["webhook_id"] for w in after if w["url"] == old_url]
+    if left:
+        raise RuntimeError(f"webhooks {left} still send to {old_url}; run it again")
+    return moved
+
+
+# --8<-- [end:move]
+
+
+# --8<-- [start:relay]
+RELAY_TIMEOUT = (3.05, 10)  # seconds: answer the platform well before it gives up
+HOP_BY_HOP = {"connection", "content-length", "host", "keep-alive", "te", "trailer"}
+HOP_BY_HOP |= {"transfer-encoding", "upgrade", "proxy-connection"}
+
+relay = Flask(__name__)
+relay.config["NEW_ENDPOINT_URL"] = os.environ.get("NEW_ENDPOINT_URL")
+
+
+@relay.post("/webhooks")
+def forward() -> tuple[str, int]:
+    """Pass a delivery to the new endpoint unchanged; acknowledge only if it did.
+
+    The body and the signature headers go through byte for byte, so the new
+    endpoint verifies the delivery as if the platform had sent it there.
+    """
+    target = relay.config["NEW_ENDPOINT_URL"]
+    headers = {
+        name: value
+        for name, value in request.headers.items()
+        if name.lower() not in HOP_BY_HOP
+    }
+    try:
+        answer = requests.post(
+            target, data=request.get_data(), headers=headers, timeout=RELAY_TIMEOUT
+        )
+    except requests.RequestException as error:
+        relay.logger.warning("could not pass a delivery on: %s", error)
+        return "the new endpoint did not answer; send it again later", 502
+    if not answer.ok:
+        return f"the new endpoint answered {answer.status_code}", 502
+    return "", 204
+
+
+# --8<-- [end:relay]
+
+# --8<-- [start:usage]
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        raise SystemExit("usage: python -m snippets.move_endpoint OLD_URL NEW_URL")
+    try:
+        moved = move_endpoint(api_session(), sys.argv[1], sys.argv[2])
+    except ApiError as error:
+        raise SystemExit(f"The API refused: {error}") from None
+    print(f"Moved {len(moved)} webhook(s) to {sys.argv[2]}: {', '.join(moved) or '-'}")
+# --8<-- [end:usage]
