@@ -5,7 +5,12 @@ If the catalog drifts from what the platform publishes, these tests fail instead
 wrong value spreading silently to every table, example and the fake API.
 """
 
-from snippets import catalog, settings
+import runpy
+
+import pytest
+
+from snippets import catalog, client, settings
+from tests.fake_api import FakeApi
 
 PUBLISHED_EVENTS = {
     "batch": "API_BATCH",
@@ -58,3 +63,45 @@ def test_endpoint_paths_and_headers_are_the_published_ones():
     assert settings.SIGNATURE_HEADER == "x-yourstore-rsa-sha256-signature"
     assert settings.TIMESTAMP_HEADER == "x-yourstore-timestamp"
     assert settings.API_KEY_ENV == "YOURSTORE_API_KEY"
+
+
+PUBLISHED_API_BASE = "https://api.yourstore.com"
+PUBLISHED_KEY_HEADER = "API-Key"
+PUBLISHED_ENDPOINTS = [
+    ("GET", "/v1/environment/webhooks"),
+    ("POST", "/v1/environment/webhooks"),
+    ("GET", "/v1/environment/webhooks/5519"),
+    ("PUT", "/v1/environment/webhooks/5519"),
+    ("DELETE", "/v1/environment/webhooks/5519"),
+    ("GET", "/v1/tracking"),
+]
+
+
+def test_the_api_base_is_the_published_one(monkeypatch):
+    monkeypatch.delenv("YOURSTORE_API_BASE", raising=False)
+    fresh = runpy.run_path(settings.__file__)
+
+    assert fresh["API_BASE"] == PUBLISHED_API_BASE
+
+
+def test_the_client_sends_the_key_in_the_published_header(api_key):
+    assert client.api_session().headers[PUBLISHED_KEY_HEADER] == api_key
+
+
+@pytest.mark.parametrize(("method", "path"), PUBLISHED_ENDPOINTS)
+def test_the_fake_serves_each_published_endpoint(method, path):
+    fake = FakeApi()
+
+    response = fake.handle(method, path, {}, {PUBLISHED_KEY_HEADER: fake.api_key}, b"")
+
+    assert not fake.unexpected, (method, path)
+    assert response.status != 401, "the fake reads the key from another header"
+
+
+def test_the_fake_refuses_a_request_without_the_published_key_header():
+    fake = FakeApi()
+
+    response = fake.handle("GET", "/v1/environment/webhooks", {}, {}, b"")
+
+    assert response.status == 401
+    assert response.body["errors"][0]["error_code"] == "unauthorized"
