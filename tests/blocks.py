@@ -284,7 +284,7 @@ class CurlError(ValueError):
     pass
 
 
-FLAGS = {"-i", "--include", "-s", "--silent", "-S", "--show-error", "-sS", "-is", "-si"}
+FLAGS = {"-i", "--include", "-s", "--silent", "-S", "--show-error"}
 WITH_VALUE = {"-X", "--request", "-H", "--header", "-d", "--data", "--data-raw"}
 WITH_VALUE |= {"--data-binary", "--json", "--url"}
 
@@ -312,8 +312,18 @@ def parse_curl(words: list[str], variables: dict[str, str]) -> Curl:
     rest = words[1:]
     while rest:
         word = rest.pop(0)
+        if re.fullmatch(r"-[A-Za-z]\S+", word) and word not in FLAGS | WITH_VALUE:
+            # a cluster of short options: -iX POST, -sSd '{}', -XPOST
+            expanded: list[str] = []
+            for position, letter in enumerate(word[1:], start=2):
+                expanded.append(f"-{letter}")
+                if f"-{letter}" in WITH_VALUE:
+                    expanded += [word[position:]] if word[position:] else []
+                    break
+            rest[:0] = expanded
+            continue
         if word in FLAGS:
-            include = include or "i" in word.lstrip("-")[:2] or word == "--include"
+            include = include or word in ("-i", "--include")
             continue
         if word in WITH_VALUE:
             if not rest:

@@ -450,6 +450,10 @@ def test_curl_parsing():
     assert (curl.body, curl.include) == ('{"x": 1}', True)
     assert blocks.parse_curl(["curl", "-d", "{}", "http://h/"], {}).method == "POST"
     assert blocks.parse_curl(["curl", "-s", "http://h/x"], {}).include is False
+    clustered = blocks.parse_curl(["curl", "-iX", "DELETE", "http://h/x"], {})
+    assert (clustered.method, clustered.include) == ("DELETE", True)
+    glued = blocks.parse_curl(["curl", "-sSXPUT", "-d{}", "http://h/x"], {})
+    assert (glued.method, glued.body, glued.include) == ("PUT", "{}", False)
     for bad in (["curl", "-k", "http://h/"], ["curl", "http://h/", "$NOPE"]):
         with pytest.raises(CurlError):
             blocks.parse_curl(bad, {})
