@@ -1,0 +1,109 @@
+"""Test code that manages webhooks without a network, a key or an account.
+
+This is a pytest module. It tests ``ensure_webhook`` from the Create a webhook page;
+point its import at your own code and keep the tests. requests-mock's pytest plugin
+provides the ``requests_mock`` fixture once the package is installed.
+
+Run it: ``pytest snippets/testing.py``
+"""
+
+# --8<-- [start:imports]
+import pytest
+from requests_mock import Mocker
+
+# --8<-- [end:imports]
+from typing import Any
+
+from snippets.client import ApiError, api_session
+from snippets.create_webhook import ensure_webhook
+from snippets.settings import API_BASE, API_KEY_ENV
+
+
+# --8<-- [start:tests]
+WEBHOOKS = f"{API_BASE}/v1/environment/webhooks"
+MY_URL = "https://example.com/webhooks"
+
+
+def api_error(error_code: str, error_type: str, message: str) -> dict[str, Any]:
+    """An error body in the platform's shape."""
+    return {
+        "request_id": "5a4a6bd5-9f5e-4a3b-8d0e-1c2b3a4d5e6f",
+        "errors": [
+            {
+                "error_source": "yourstore",
+                "error_type": error_type,
+                "error_code": error_code,
+                "message": message,
+            }
+        ],
+    }
+
+
+@pytest.fixture
+def api(requests_mock: Mocker, monkeypatch: pytest.MonkeyPatch) -> Mocker:
+    """The API, mocked: any request not registered in a test fails it."""
+    monkeypatch.setenv(API_KEY_ENV, "test-key")
+    return requests_mock
+
+
+def test_creates_the_webhook(api: Mocker) -> None:
+    api.post(WEBHOOKS, json={"webhook_id": "1", "url": MY_URL, "event": "track"})
+
+    webhook = ensure_webhook(api_session(), MY_URL, "track")
+
+    assert webhook == {"webhook_id": "1", "url": MY_URL, "event": "track"}
+    sent = api.last_request
+    assert sent.json() == {"url": MY_URL, "event": "track"}
+    assert sent.headers["API-Key"] == "test-key"
+    assert sent.timeout is not None  # a call without a timeout can hang forever
+
+
+def test_moves_the_existing_webhook_after_a_409(api: Mocker) -> None:
+    conflict = api_error("webhook_event_type_conflict", "business_rules", "Exists.")
+    api.post(WEBHOOKS, status_code=409, json=conflict)
+    old = {"webhook_id": "7", "url": "https://old.example.com/hooks", "event": "track"}
+    api.get(WEBHOOKS, json=[old])
+    put = api.put(f"{WEBHOOKS}/7", status_code=204)
+
+    webhook = ensure_webhook(api_session(), MY_URL, "track")
+
+    assert webhook == {**old, "url": MY_URL}
+    assert put.call_count == 1
+    assert put.last_request.json() == {"url": MY_URL}
+
+
+def test_changes_nothing_when_already_set_up(api: Mocker) -> None:
+    conflict = api_error("webhook_event_type_conflict", "business_rules", "Exists.")
+    api.post(WEBHOOKS, status_code=409, json=conflict)
+    api.get(WEBHOOKS, json=[{"webhook_id": "7", "url": MY_URL, "event": "track"}])
+
+    ensure_webhook(api_session(), MY_URL, "track")
+
+    assert [r.method for r in api.request_history] == ["POST", "GET"]  # no PUT
+
+
+def test_a_bad_key_surfaces_the_api_s_message(api: Mocker) -> None:
+    body = api_error("unauthorized", "security", "The API key is not valid.")
+    api.post(WEBHOOKS, status_code=401, json=body)
+
+    with pytest.raises(ApiError) as raised:
+        ensure_webhook(api_session(), MY_URL, "track")
+
+    assert raised.value.error_code == "unauthorized"
+    assert raised.value.message == "The API key is not valid."
+
+
+def test_retries_do_not_run_under_requests_mock(api: Mocker) -> None:
+    """requests-mock replaces the transport, so the session's Retry never runs:
+    the first 503 is the answer. Test retries against a real local server."""
+    busy = api_error("service_unavailable", "system", "Try again.")
+    api.post(WEBHOOKS, [{"status_code": 503, "json": busy}, {"json": {}}])
+
+    with pytest.raises(ApiError) as raised:
+        ensure_webhook(api_session(), MY_URL, "track")
+
+    assert raised.value.status == 503
+    assert api.call_count == 1
+
+
+# --8<-- [end:tests]
