@@ -19,7 +19,7 @@ from docs._hooks.settings_hook import substitute
 
 ROOT = Path(__file__).resolve().parent.parent
 FENCE = re.compile(
-    r'^(?P<indent> *)``` \{ \.json data-schema="(?P<schema>[a-z_]+)" \}\n'
+    r'^(?P<indent> *)``` \{ \.json data-schema="(?P<schema>[a-z_]+)"[^}\n]*\}\n'
     r"(?P<body>.*?)^(?P=indent)```$",
     re.MULTILINE | re.DOTALL,
 )
