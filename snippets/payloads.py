@@ -1,13 +1,24 @@
 """Example deliveries for every event: the single source of the site's sample payloads.
 
 The Payloads page shows them, the local sender (``snippets.send_test_event``) sends
-them, and the tests feed them to every receiver.
+them, and the tests feed them to every receiver. Thin deliveries only point at what
+changed; :func:`fetch_resource` fetches it.
+
+Fetch what a delivery points at: ``python -m snippets.payloads < delivery.json``
 """
 
 import copy
 from typing import Any
 
+# --8<-- [start:imports]
+import json
+import sys
+
+# --8<-- [end:imports]
+import requests
+
 from snippets import catalog
+from snippets.client import api_call, api_session
 from snippets.settings import API_BASE
 
 TRACK_DATA: dict[str, Any] = {
@@ -75,3 +86,21 @@ def sample_delivery(event: str) -> dict[str, Any]:
     if event == "track":
         delivery["data"] = copy.deepcopy(TRACK_DATA)
     return delivery
+
+
+# --8<-- [start:fetch]
+def fetch_resource(session: requests.Session, delivery: dict[str, Any]) -> Any:
+    """GET what ``delivery`` is about (its ``resource_url``) with your API key."""
+    url = delivery["resource_url"]
+    if not url.startswith(API_BASE + "/"):  # never send the key to another host
+        raise ValueError(f"resource_url is not on {API_BASE}: {url!r}")
+    return api_call(session, "GET", url.removeprefix(API_BASE))
+
+
+# --8<-- [end:fetch]
+
+# --8<-- [start:usage]
+if __name__ == "__main__":
+    delivery = json.load(sys.stdin)  # a delivery you received and verified
+    print(json.dumps(fetch_resource(api_session(), delivery), indent=2))
+# --8<-- [end:usage]

@@ -22,7 +22,17 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from jwt.algorithms import RSAAlgorithm
 
 # --8<-- [end:imports]
+import argparse
+import sys
+import time
+from collections.abc import Callable
+
+import requests
+
+from snippets import catalog, schemas
+from snippets.payloads import sample_delivery
 from snippets.settings import KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from snippets.verify_signatures import TEST_KEYS_ENV
 
 
 # --8<-- [start:keys]
@@ -93,3 +103,94 @@ def sign_delivery(
 
 
 # --8<-- [end:sign]
+
+
+# --8<-- [start:send]
+DELIVERY_TIMEOUT = (3.05, 10)  # the platform gives up on a slow endpoint too
+ATTEMPTS = 5  # the first try and four retries
+FIRST_WAIT = 1.0  # seconds before the first retry; doubles after each failure
+
+
+class DeliveryFailedError(Exception):
+    """No attempt got a 2xx answer."""
+
+
+def send_event(
+    event: str,
+    url: str,
+    private_key: RSAPrivateKey,
+    key_id: str,
+    attempts: int = ATTEMPTS,
+    first_wait: float = FIRST_WAIT,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """POST a signed sample ``event`` to ``url`` until it answers 2xx; its status."""
+    if attempts < 1:
+        raise ValueError("attempts must be at least 1")
+    delivery = sample_delivery(event)
+    broken = schemas.problems(f"delivery_{event}", delivery)
+    if broken:
+        raise ValueError(f"the sample {event} delivery breaks its schema: {broken}")
+    body = json.dumps(delivery).encode()  # the same bytes on every attempt
+    wait = first_wait
+    for attempt in range(1, attempts + 1):
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "send-test-event",
+            # Signed afresh each time, as the platform does: a retry is a new request.
+            **sign_delivery(body, private_key, key_id, int(time.time())),
+        }
+        try:
+            response = requests.post(
+                url,
+                data=body,
+                headers=headers,
+                timeout=DELIVERY_TIMEOUT,
+                allow_redirects=False,  # a redirect is not an acknowledgement
+            )
+        except requests.RequestException as error:
+            outcome = f"no answer ({type(error).__name__})"
+        else:
+            outcome = f"{response.status_code} {response.reason}"
+            if 200 <= response.status_code < 300:
+                print(f"{event}: attempt {attempt}: {outcome}")
+                return response.status_code
+        print(f"{event}: attempt {attempt}: {outcome}")
+        if attempt < attempts:
+            print(f"{event}: retrying in {wait:g} s")
+            sleep(wait)
+            wait *= 2
+    raise DeliveryFailedError(
+        f"{event}: no 2xx from {url} after {attempts} attempt(s); last: {outcome}"
+    )
+
+
+# --8<-- [end:send]
+
+# --8<-- [start:usage]
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        prog="python -m snippets.send_test_event",
+        description="Send a signed sample delivery to your endpoint.",
+    )
+    events = [e.value for e in catalog.EVENTS]
+    parser.add_argument("event", choices=[*events, "all"], help="the event to send")
+    parser.add_argument(
+        "url", help="your endpoint, e.g. http://127.0.0.1:5000/webhooks"
+    )
+    parser.add_argument("--attempts", type=int, default=ATTEMPTS, help="tries at most")
+    args = parser.parse_args()
+    key_dir = Path(os.environ.get(KEY_DIR_ENV) or DEFAULT_KEY_DIR)
+    private_key, key_id = load_or_create_key_pair(key_dir)
+    trust = f"{TEST_KEYS_ENV}={key_dir / 'jwks.json'}"
+    print(f"Signing as {key_id}; receivers started with {trust} accept it.")
+    failed = 0
+    for event in events if args.event == "all" else [args.event]:
+        try:
+            send_event(event, args.url, private_key, key_id, attempts=args.attempts)
+        except DeliveryFailedError as error:
+            print(error, file=sys.stderr)
+            failed += 1
+    if failed:
+        sys.exit(1)
+# --8<-- [end:usage]

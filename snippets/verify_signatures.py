@@ -106,14 +106,30 @@ class KeySet:
             ):
                 return  # fetched moments ago: made-up key ids cannot force fetches
             try:
-                response = requests.get(self.jwks_url, timeout=TIMEOUT)
-                response.raise_for_status()
-                keys = _public_keys(response.json())
-            except (requests.RequestException, ValueError) as error:
+                keys = _public_keys(self._fetch())
+            except (requests.RequestException, ValueError, OSError) as error:
                 log.warning("could not fetch the signing keys: %s", error)
                 # Our problem, not the sender's: 503 asks the platform to retry later.
                 raise SignatureError(503, "signing keys unavailable") from None
             self._keys, self._fetched_at = keys, now
+
+    def _fetch(self) -> dict[str, Any]:
+        response = requests.get(self.jwks_url, timeout=TIMEOUT)
+        response.raise_for_status()
+        return response.json()
+
+
+class LocalKeySet(KeySet):
+    """The local sender's public keys, read from its JWKS file (never fetched)."""
+
+    def __init__(self, path: Path) -> None:
+        # Read when first needed and again for a new key id, so a receiver may start
+        # before the sender has made its key pair, and a new pair needs no restart.
+        super().__init__(jwks_url=path.resolve().as_uri(), min_refresh_interval=0)
+        self.path = path
+
+    def _fetch(self) -> dict[str, Any]:
+        return json.loads(self.path.read_text())
 
 
 def verify_delivery(
@@ -154,7 +170,7 @@ def trusted_keys() -> KeySet:
     test_keys = os.environ.get(TEST_KEYS_ENV)
     if test_keys:
         log.warning("trusting the local test keys in %s, not the platform's", test_keys)
-        return KeySet.from_jwks(json.loads(Path(test_keys).read_text()))
+        return LocalKeySet(Path(test_keys))
     return KeySet(API_BASE + JWKS_PATH)
 
 

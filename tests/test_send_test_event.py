@@ -3,15 +3,21 @@
 import json
 import os
 import stat
+import sys
+import time
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from snippets import catalog, settings
 from snippets import send_test_event as sender
-from snippets import settings
+from snippets.payloads import sample_delivery
 from snippets.send_test_event import load_or_create_key_pair, sign_delivery
 from snippets.verify_signatures import KeySet, verify_delivery
+from tests.live_server import LiveServer, SilentServer
+
+pytest_plugins = ["tests.live_server"]  # the refused_url fixture
 
 BODY = b'{"resource_url":"https://api.yourstore.com/v1/rates/se-1","resource_type":"API_RATE"}'
 
@@ -110,3 +116,251 @@ def test_sign_delivery_gives_the_three_headers(tmp_path):
     assert headers[settings.TIMESTAMP_HEADER] == "1800000000"
     keys = KeySet.from_jwks(json.loads((tmp_path / "jwks.json").read_text()))
     verify_delivery(headers, BODY, keys, now=1_800_000_000)
+
+
+# --------------------------------------------------------------------- send
+class Receiver:
+    """A WSGI endpoint that records what it gets and answers from a script."""
+
+    def __init__(self, answers=()) -> None:
+        self.answers = list(answers)
+        self.received: list[tuple[dict[str, str], bytes]] = []
+
+    def __call__(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        headers = {
+            key[5:].replace("_", "-").lower(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        headers["content-type"] = environ.get("CONTENT_TYPE", "")
+        self.received.append((headers, body))
+        status = self.answers.pop(0) if self.answers else "204 No Content"
+        extra = [("Location", "/elsewhere")] if status.startswith("3") else []
+        start_response(status, [("Content-Length", "0"), *extra])
+        return [b""]
+
+
+@pytest.fixture
+def keys(tmp_path):
+    private_key, key_id = load_or_create_key_pair(tmp_path / "keys")
+    jwks = json.loads((tmp_path / "keys" / "jwks.json").read_text())
+    return private_key, key_id, KeySet.from_jwks(jwks)
+
+
+@pytest.fixture
+def receiver():
+    endpoint = Receiver()
+    with LiveServer(endpoint) as server:
+        endpoint.url = server.url + "/webhooks"
+        yield endpoint
+
+
+@pytest.mark.parametrize("event", [e.value for e in catalog.EVENTS])
+def test_every_event_arrives_signed_as_its_sample(receiver, keys, event, capsys):
+    private_key, key_id, key_set = keys
+
+    status = sender.send_event(event, receiver.url, private_key, key_id)
+
+    assert status == 204
+    [(headers, body)] = receiver.received
+    assert json.loads(body) == sample_delivery(event)
+    assert headers["content-type"] == "application/json"
+    verify_delivery(headers, body, key_set)  # the receivers' own check, real clock
+    assert capsys.readouterr().out == f"{event}: attempt 1: 204 No Content\n"
+
+
+def test_failures_are_retried_with_exponential_backoff(receiver, keys, capsys):
+    private_key, key_id, key_set = keys
+    receiver.answers = ["500 Internal Server Error", "503 Service Unavailable", "400 x"]
+    waits: list[float] = []
+
+    status = sender.send_event(
+        "batch", receiver.url, private_key, key_id, sleep=waits.append
+    )
+
+    assert status == 204
+    assert waits == [1, 2, 4]
+    assert len(receiver.received) == 4
+    assert len({body for _, body in receiver.received}) == 1  # the same delivery
+    for headers, body in receiver.received:
+        verify_delivery(headers, body, key_set)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "batch: attempt 1: 500 Internal Server Error"
+    assert out[1] == "batch: retrying in 1 s"
+    assert out[-1] == "batch: attempt 4: 204 No Content"
+
+
+def test_each_attempt_is_signed_at_its_own_time(receiver, keys, monkeypatch):
+    private_key, key_id, key_set = keys
+    receiver.answers = ["502 Bad Gateway"]
+    clock = [1_800_000_000.0]
+    monkeypatch.setattr(sender.time, "time", lambda: clock[0])
+
+    def sleep(seconds):
+        clock[0] += seconds + 600  # a long outage: the first signature is stale
+
+    sender.send_event("rate", receiver.url, private_key, key_id, sleep=sleep)
+
+    stamps = [int(h[settings.TIMESTAMP_HEADER]) for h, _ in receiver.received]
+    assert stamps == [1_800_000_000, 1_800_000_601]
+    last_headers, body = receiver.received[-1]
+    verify_delivery(last_headers, body, key_set, now=clock[0])
+
+
+def test_a_redirect_is_not_an_acknowledgement(receiver, keys):
+    private_key, key_id, _ = keys
+    receiver.answers = ["301 Moved Permanently", "302 Found"]
+    waits: list[float] = []
+
+    sender.send_event("batch", receiver.url, private_key, key_id, sleep=waits.append)
+
+    assert len(receiver.received) == 3  # the redirects were not followed
+    assert waits == [1, 2]
+
+
+def test_giving_up_after_every_attempt_failed(refused_url, keys, capsys):
+    private_key, key_id, _ = keys
+    waits: list[float] = []
+
+    with pytest.raises(sender.DeliveryFailedError) as raised:
+        sender.send_event(
+            "track", refused_url + "/webhooks", private_key, key_id, sleep=waits.append
+        )
+
+    assert waits == [1, 2, 4, 8]  # five attempts, four waits
+    assert "no 2xx" in str(raised.value)
+    assert "after 5 attempt(s)" in str(raised.value)
+    assert "no answer (ConnectionError)" in str(raised.value)
+    assert capsys.readouterr().out.count("attempt") == 5
+
+
+def test_a_slow_endpoint_times_out_and_is_retried(keys, monkeypatch):
+    private_key, key_id, _ = keys
+    monkeypatch.setattr(sender, "DELIVERY_TIMEOUT", (1, 0.05))
+    waits: list[float] = []
+
+    with SilentServer() as silent, pytest.raises(sender.DeliveryFailedError) as raised:
+        sender.send_event(
+            "batch", silent.url, private_key, key_id, attempts=2, sleep=waits.append
+        )
+
+    assert "ReadTimeout" in str(raised.value)
+    assert silent.accepted == 2
+    assert waits == [1]
+
+
+def test_attempts_and_first_wait_can_be_changed(receiver, keys):
+    private_key, key_id, _ = keys
+    receiver.answers = ["500 x"] * 3
+    waits: list[float] = []
+
+    sender.send_event(
+        "batch",
+        receiver.url,
+        private_key,
+        key_id,
+        attempts=4,
+        first_wait=0.5,
+        sleep=waits.append,
+    )
+
+    assert waits == [0.5, 1, 2]
+
+
+def test_at_least_one_attempt_is_required(keys):
+    private_key, key_id, _ = keys
+
+    with pytest.raises(ValueError, match="at least 1"):
+        sender.send_event("batch", "http://127.0.0.1:9/", private_key, key_id, 0)
+
+
+def test_a_sample_that_breaks_its_schema_is_never_sent(receiver, keys, monkeypatch):
+    private_key, key_id, _ = keys
+    monkeypatch.setattr(
+        sender,
+        "sample_delivery",
+        lambda event: {"resource_url": "not a url", "resource_type": "API_BATCH"},
+    )
+
+    with pytest.raises(ValueError, match="breaks its schema"):
+        sender.send_event("batch", receiver.url, private_key, key_id)
+
+    assert receiver.received == []
+
+
+# ---------------------------------------------------------------- the command
+@pytest.fixture
+def command(monkeypatch, tmp_path, run_main):
+    """Run ``python -m snippets.send_test_event ARGS`` with its waits recorded."""
+    waits: list[float] = []
+    monkeypatch.setattr(time, "sleep", waits.append)
+    monkeypatch.setenv(sender.KEY_DIR_ENV, str(tmp_path / "command-keys"))
+
+    def run(*args: str) -> int:
+        monkeypatch.setattr(sys, "argv", ["send_test_event", *args])
+        try:
+            run_main("snippets.send_test_event")
+        except SystemExit as exited:
+            return exited.code
+        return 0
+
+    run.waits = waits
+    run.key_dir = tmp_path / "command-keys"
+    return run
+
+
+def test_the_command_sends_every_event(command, receiver, capsys):
+    assert command("all", receiver.url) == 0
+
+    bodies = [json.loads(body) for _, body in receiver.received]
+    assert bodies == [sample_delivery(e.value) for e in catalog.EVENTS]
+    keys = KeySet.from_jwks(json.loads((command.key_dir / "jwks.json").read_text()))
+    for headers, body in receiver.received:
+        verify_delivery(headers, body, keys)
+    out = capsys.readouterr().out
+    assert f"YOURSTORE_WEBHOOK_TEST_KEYS={command.key_dir / 'jwks.json'}" in out
+    assert "BEGIN" not in out  # the private key is never printed
+
+
+def test_the_command_sends_one_event(command, receiver, capsys):
+    assert command("track", receiver.url) == 0
+
+    assert [json.loads(b) for _, b in receiver.received] == [sample_delivery("track")]
+
+
+def test_the_command_keeps_its_keys_where_told(command, receiver, monkeypatch):
+    command("batch", receiver.url)
+    first_id = receiver.received[0][0][settings.KEY_ID_HEADER]
+    command("batch", receiver.url)
+
+    assert (command.key_dir / "private-key.pem").exists()
+    assert receiver.received[1][0][settings.KEY_ID_HEADER] == first_id
+
+
+def test_the_command_uses_the_default_key_dir(
+    receiver, tmp_path, monkeypatch, run_main
+):
+    monkeypatch.delenv(sender.KEY_DIR_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["send_test_event", "rate", receiver.url])
+
+    run_main("snippets.send_test_event")
+
+    assert (tmp_path / ".local" / "webhook-keys" / "jwks.json").exists()
+
+
+def test_the_command_fails_when_the_endpoint_never_acknowledges(
+    command, refused_url, capsys
+):
+    code = command("batch", refused_url + "/webhooks", "--attempts", "2")
+
+    assert code == 1
+    assert command.waits == [1]
+    assert "batch: no 2xx" in capsys.readouterr().err
+
+
+def test_the_command_refuses_an_unknown_event(command, capsys):
+    assert command("tracking", "http://127.0.0.1:9/webhooks") == 2
+    assert "invalid choice" in capsys.readouterr().err

@@ -442,8 +442,34 @@ def test_trusted_keys_can_be_the_local_senders(tmp_path, monkeypatch, caplog):
     keys = trusted_keys()
     verify_delivery(sign_delivery(BODY, private_key, key_id, NOW), BODY, keys, NOW)
 
-    assert keys.jwks_url == ""  # never fetched
+    assert keys.jwks_url == (tmp_path / "jwks.json").as_uri()  # a file, not the API
     assert "trusting the local test keys" in caplog.text
+
+
+def test_a_receiver_may_start_before_the_local_keys_exist(tmp_path, monkeypatch):
+    jwks_file = tmp_path / "keys" / "jwks.json"
+    monkeypatch.setenv(vs.TEST_KEYS_ENV, str(jwks_file))
+    keys = trusted_keys()  # the receiver starts; the sender has not run yet
+
+    with pytest.raises(SignatureError) as raised:
+        keys.public_key("local-anything")
+    assert raised.value.status == 503  # the sender retries
+
+    private_key, key_id = load_or_create_key_pair(tmp_path / "keys")
+    verify_delivery(sign_delivery(BODY, private_key, key_id, NOW), BODY, keys, NOW)
+
+
+def test_a_new_local_key_pair_is_picked_up_without_a_restart(tmp_path, monkeypatch):
+    monkeypatch.setenv(vs.TEST_KEYS_ENV, str(tmp_path / "jwks.json"))
+    keys = trusted_keys()
+    old_key, old_id = load_or_create_key_pair(tmp_path)
+    verify_delivery(sign_delivery(BODY, old_key, old_id, NOW), BODY, keys, NOW)
+
+    (tmp_path / "private-key.pem").unlink()  # the developer starts afresh
+    new_key, new_id = load_or_create_key_pair(tmp_path)
+    verify_delivery(sign_delivery(BODY, new_key, new_id, NOW), BODY, keys, NOW)
+
+    assert new_id != old_id
 
 
 def test_the_local_keys_are_not_trusted_unless_asked(

@@ -7,14 +7,19 @@ table stops the build.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
 import mkdocs_gen_files
 
-from snippets import catalog
+from snippets import catalog, payloads, settings
 
 MARKER = re.compile(r"<!-- table:([a-z_]+)(?: status=([0-9,]+))? -->")
+# Example payloads are written out in the page between these two markers, so the page's
+# source shows every block it renders; the build rewrites them from snippets.payloads
+# and tests/test_payloads.py fails when the written copy is out of date.
+PAYLOADS = re.compile(r"(<!-- payloads -->\n).*?(\n<!-- /payloads -->)", re.DOTALL)
 
 
 def _row(*cells: str) -> str:
@@ -71,6 +76,20 @@ def errors_table(statuses: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def payload_examples() -> str:
+    """An example delivery per event, from ``snippets.payloads``, schema-tagged."""
+    sections = []
+    for event in catalog.EVENTS:
+        body = json.dumps(payloads.sample_delivery(event.value), indent=2)
+        body = body.replace(settings.API_BASE, "{{ api_base }}")  # as pages write it
+        sections.append(
+            f"### {event.name} {{ #payload-{event.value.replace('_', '-')} }}\n\n"
+            f"`{event.value}`: {event.trigger}\n\n"
+            f'``` {{ .json data-schema="delivery_{event.value}" }}\n{body}\n```'
+        )
+    return "\n\n".join(sections)
+
+
 TABLES: dict[str, Callable[..., str]] = {
     "events": events_table,
     "status_codes": status_codes_table,
@@ -88,6 +107,7 @@ def fill(text: str, where: str) -> str:
         name, statuses = match.groups()
         return TABLES[name](statuses) if statuses else TABLES[name]()
 
+    text = PAYLOADS.sub(lambda m: m[1] + payload_examples() + m[2], text)
     return MARKER.sub(table, text)
 
 
@@ -96,7 +116,7 @@ def generate() -> None:
     for src_uri in pages:
         with mkdocs_gen_files.open(src_uri, "r") as page:
             text = page.read()
-        if MARKER.search(text):
+        if MARKER.search(text) or PAYLOADS.search(text):
             with mkdocs_gen_files.open(src_uri, "w") as page:
                 page.write(fill(text, src_uri))
 
