@@ -51,9 +51,9 @@ def move_endpoint(session: requests.Session, old_url: str, new_url: str) -> list
 
 
 # --8<-- [start:relay]
-RELAY_TIMEOUT = (3.05, 10)  # seconds: answer the platform well before it gives up
-HOP_BY_HOP = {"connection", "content-length", "host", "keep-alive", "te", "trailer"}
-HOP_BY_HOP |= {"transfer-encoding", "upgrade", "proxy-connection"}
+RELAY_TIMEOUT = (3.05, 10)  # seconds; answer before the platform gives up
+HOP_BY_HOP = {"connection", "content-length", "host", "keep-alive", "te"}
+HOP_BY_HOP |= {"trailer", "transfer-encoding", "upgrade", "proxy-connection"}
 
 relay = Flask(__name__)
 relay.config["NEW_ENDPOINT_URL"] = os.environ.get("NEW_ENDPOINT_URL")
