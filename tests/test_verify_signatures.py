@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
@@ -494,3 +495,44 @@ def test_a_signature_error_carries_status_and_reason():
         "404: not found",
     )
     assert isinstance(error, Exception)
+
+
+# --------------------------------------------------------------------- page
+def _answer_table(built_site) -> dict[str, int]:
+    soup = BeautifulSoup(
+        (built_site / "verify-signatures" / "index.html").read_text(), "html.parser"
+    )
+    for table in soup.select("article table"):
+        header = [th.get_text(strip=True) for th in table.select("thead th")]
+        if header[:2] == ["A delivery with", "Answer"]:
+            rows = [
+                [td.get_text(" ", strip=True) for td in tr.select("td")]
+                for tr in table.select("tbody tr")
+            ]
+            return {reason: int(status) for _, status, reason in rows}
+    raise AssertionError("the page lost its table of answers")
+
+
+def test_the_pages_table_of_answers_is_what_the_code_answers(
+    built_site, fake_api, key_pair
+):
+    private_key, key_id, jwks = key_pair
+    keys = KeySet.from_jwks(jwks)
+    signed = sign_delivery(BODY, private_key, key_id, NOW)
+    fake_api.jwks = jwks
+    fake_api.fail_next(503)
+    cases = [
+        ({}, BODY, keys),
+        ({**signed, settings.TIMESTAMP_HEADER: "soon"}, BODY, keys),
+        (sign_delivery(BODY, private_key, key_id, NOW - 301), BODY, keys),
+        ({**signed, settings.SIGNATURE_HEADER: "!"}, BODY, keys),
+        ({**signed, settings.KEY_ID_HEADER: "nobody"}, BODY, keys),
+        (signed, BODY + b" ", keys),
+        (signed, BODY, KeySet(JWKS_URL)),
+    ]
+    answered = {}
+    for headers, body, key_set in cases:
+        error = _refusal(headers, body=body, keys=key_set)
+        answered[error.reason] = error.status
+
+    assert answered == _answer_table(built_site)
