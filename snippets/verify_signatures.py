@@ -77,7 +77,8 @@ class KeySet:
         self.jwks_url = jwks_url
         self.min_refresh_interval = min_refresh_interval  # limits refetches
         self._keys: dict[str, RSAPublicKey] = {}
-        self._fetched_at: float | None = None
+        self._fetched_at: float | None = None  # when the JWKS was last fetched
+        self._fetch_failed = False
         self._lock = threading.Lock()
 
     @classmethod
@@ -100,18 +101,19 @@ class KeySet:
     def _refresh(self) -> None:
         with self._lock:  # one fetch at a time, however many requests wait
             now = time.monotonic()
-            if (
-                self._fetched_at is not None
-                and now - self._fetched_at < self.min_refresh_interval
-            ):
-                return  # fetched moments ago: made-up key ids cannot force fetches
-            try:
-                keys = _public_keys(self._fetch())
-            except (requests.RequestException, ValueError, OSError) as error:
-                log.warning("could not fetch the signing keys: %s", error)
+            last = self._fetched_at
+            if last is None or now - last >= self.min_refresh_interval:
+                self._fetched_at = now  # tried, even if it fails: no fetch storms
+                try:
+                    self._keys = _public_keys(self._fetch())
+                    self._fetch_failed = False
+                except (requests.RequestException, ValueError, OSError) as error:
+                    log.warning("could not fetch the signing keys: %s", error)
+                    self._fetch_failed = True
+            # else: fetched moments ago, so made-up key ids cannot force fetches
+            if self._fetch_failed:
                 # Our problem, not the sender's: 503 asks the platform to retry later.
-                raise SignatureError(503, "signing keys unavailable") from None
-            self._keys, self._fetched_at = keys, now
+                raise SignatureError(503, "signing keys unavailable")
 
     def _fetch(self) -> dict[str, Any]:
         response = requests.get(self.jwks_url, timeout=TIMEOUT)

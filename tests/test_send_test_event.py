@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import stat
 import sys
 import time
@@ -16,8 +17,6 @@ from snippets.payloads import sample_delivery
 from snippets.send_test_event import load_or_create_key_pair, sign_delivery
 from snippets.verify_signatures import KeySet, verify_delivery
 from tests.live_server import LiveServer, SilentServer
-
-pytest_plugins = ["tests.live_server"]  # the refused_url fixture
 
 BODY = b'{"resource_url":"https://api.yourstore.com/v1/rates/se-1","resource_type":"API_RATE"}'
 
@@ -140,6 +139,15 @@ class Receiver:
         extra = [("Location", "/elsewhere")] if status.startswith("3") else []
         start_response(status, [("Content-Length", "0"), *extra])
         return [b""]
+
+
+@pytest.fixture
+def refused_url() -> str:
+    """A loopback URL where nothing listens: connecting to it is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

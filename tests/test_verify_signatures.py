@@ -397,10 +397,12 @@ def test_concurrent_requests_for_a_new_key_share_one_fetch(fake_api, key_pair):
 
 @pytest.mark.parametrize("failure", ["503", "not-json", "timeout"])
 def test_an_unreachable_jwks_is_a_503_so_the_platform_retries(
-    fake_api, key_pair, failure, caplog
+    fake_api, key_pair, failure, caplog, monkeypatch
 ):
     import requests
 
+    clock = [1000.0]
+    monkeypatch.setattr(vs.time, "monotonic", lambda: clock[0])
     _, key_id, jwks = key_pair
     fake_api.jwks = jwks
     if failure == "503":
@@ -419,8 +421,17 @@ def test_an_unreachable_jwks_is_a_503_so_the_platform_retries(
         "signing keys unavailable",
     )
     assert "could not fetch the signing keys" in caplog.text
-    if failure == "503":  # the next delivery tries again, and succeeds
+    fetches = _jwks_fetches(fake_api)
+    # Deliveries in the next minute get 503 at once, without hammering the JWKS.
+    clock[0] += 30
+    with pytest.raises(SignatureError) as again:
+        keys.public_key(key_id)
+    assert again.value.status == 503
+    assert _jwks_fetches(fake_api) == fetches
+    if failure == "503":  # a minute later the next delivery fetches, and succeeds
+        clock[0] += 30
         assert keys.public_key(key_id)
+        assert _jwks_fetches(fake_api) == fetches + 1
 
 
 # ------------------------------------------------------------- trusted_keys
