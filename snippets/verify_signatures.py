@@ -55,8 +55,10 @@ class SignatureError(Exception):
         self.reason = reason
 
 
-def _public_keys(jwks: dict[str, Any]) -> dict[str, RSAPublicKey]:
+def _public_keys(jwks: Any) -> dict[str, RSAPublicKey]:
     """The RSA signing keys of a JWKS, by key id (other keys are skipped)."""
+    if not isinstance(jwks, dict):
+        return {}
     try:
         key_set = jwt.PyJWKSet.from_dict(jwks)
     except jwt.PyJWKSetError:  # no usable key at all
@@ -156,7 +158,7 @@ def verify_delivery(
     except (binascii.Error, ValueError):
         raise SignatureError(400, "malformed signature") from None
     public_key = keys.public_key(key_id)
-    try:  # the library does the comparing, in constant time
+    try:  # the public key checks it; no secret of ours is compared here
         public_key.verify(
             raw_signature,
             timestamp.encode() + b"." + body,

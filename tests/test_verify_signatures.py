@@ -293,7 +293,18 @@ def test_only_rsa_signing_keys_with_an_id_are_kept(key_pair):
             keys.public_key(other)
 
 
-@pytest.mark.parametrize("jwks", [{"keys": []}, {"keys": [{"kty": "nope"}]}, {}])
+@pytest.mark.parametrize(
+    "jwks",
+    [
+        {"keys": []},
+        {"keys": [{"kty": "nope"}]},
+        {"keys": ["not-a-key", None]},
+        {"keys": "not-a-list"},
+        {},
+        [],
+        "a string",
+    ],
+)
 def test_a_jwks_without_usable_keys_trusts_nothing(jwks):
     with pytest.raises(SignatureError) as raised:
         KeySet.from_jwks(jwks).public_key("any")
