@@ -14,6 +14,7 @@ import base64
 import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -66,21 +67,24 @@ def load_or_create_key_pair(directory: Path) -> tuple[RSAPrivateKey, str]:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        try:  # O_EXCL: when two first runs race, one key wins and both use it
-            fd = os.open(pem_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd, partial_pem = tempfile.mkstemp(dir=directory, suffix=".tmp")  # mode 600
+        with os.fdopen(fd, "wb") as pem_file:
+            pem_file.write(pem)
+        try:  # a link appears whole, and only if no other first run got there first
+            os.link(partial_pem, pem_path)
         except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as pem_file:
-                pem_file.write(pem)
+            pass  # that run's key wins; this one is dropped
+        finally:
+            os.unlink(partial_pem)
     loaded = serialization.load_pem_private_key(pem_path.read_bytes(), password=None)
     if not isinstance(loaded, RSAPrivateKey):
         raise ValueError(f"{pem_path} does not hold an RSA private key")
     jwk = _public_jwk(loaded)
     jwks = {"keys": [jwk]}
-    partial = directory / f"jwks.json.{os.getpid()}.tmp"
-    partial.write_text(json.dumps(jwks, indent=2) + "\n")
-    partial.replace(directory / "jwks.json")  # readers never see half a file
+    fd, partial_jwks = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    with os.fdopen(fd, "w") as jwks_file:
+        jwks_file.write(json.dumps(jwks, indent=2) + "\n")
+    os.replace(partial_jwks, directory / "jwks.json")  # never seen half-written
     return loaded, jwk["kid"]
 
 

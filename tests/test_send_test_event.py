@@ -69,21 +69,25 @@ def test_a_missing_jwks_is_written_again_from_the_key(tmp_path):
 
 def test_two_first_runs_racing_end_up_with_one_key(tmp_path, monkeypatch):
     """The loser of the race sees the winner's file and uses it."""
-    real_open = os.open
+    real_link = os.link
     winner = {}
 
-    def open_after_the_other_run(path, flags, mode=0o777):
-        if str(path).endswith("private-key.pem") and not winner:
-            # Another run writes its key between our check and our open.
-            monkeypatch.setattr(sender.os, "open", real_open)
+    def link_after_the_other_run(source, target):
+        if not winner:
+            # Another run writes its key between our check and our link.
+            monkeypatch.setattr(sender.os, "link", real_link)
             winner["key"], winner["id"] = load_or_create_key_pair(tmp_path)
-        return real_open(path, flags, mode)
+        return real_link(source, target)
 
-    monkeypatch.setattr(sender.os, "open", open_after_the_other_run)
+    monkeypatch.setattr(sender.os, "link", link_after_the_other_run)
 
     _, key_id = load_or_create_key_pair(tmp_path)
 
     assert key_id == winner["id"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "jwks.json",
+        "private-key.pem",
+    ]
 
 
 def test_a_key_file_that_is_not_rsa_is_refused(tmp_path):
