@@ -87,7 +87,8 @@ def live_api(
         sleeps.append(seconds)
         fake.advance(seconds)
 
-    monkeypatch.setattr(urllib3.util.retry, "time", SimpleNamespace(sleep=sleep))
+    fake_time = SimpleNamespace(sleep=sleep, time=time.time)
+    monkeypatch.setattr(urllib3.util.retry, "time", fake_time)
     with LiveServer(fake.wsgi_app) as server:
         fake.base_url = server.url
         monkeypatch.setattr(snippets.client, "API_BASE", server.url)
