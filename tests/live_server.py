@@ -106,17 +106,16 @@ def refused_url() -> str:
 
 
 class SilentServer:
-    """Accepts connections on 127.0.0.1, reads the request, never answers.
+    """Accepts connections on 127.0.0.1, never answers.
 
-    ``accepted`` counts the connections, so a test can tell how many attempts a
-    client made before its read timeouts ran out.
+    :meth:`connections` counts every connection a client made, so a test can tell
+    how many attempts it made before its read timeouts ran out.
     """
 
     def __init__(self) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.05)
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        self.accepted = 0
         self._open: list[socket.socket] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -127,16 +126,26 @@ class SilentServer:
                 connection, _ = self._listener.accept()
             except TimeoutError:
                 continue
-            self.accepted += 1
             self._open.append(connection)  # held open, never answered
+
+    def connections(self) -> int:
+        """Stop accepting, then count: those accepted and those still queued."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._listener.setblocking(False)
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except BlockingIOError:
+                return len(self._open)
+            self._open.append(connection)
 
     def __enter__(self) -> SilentServer:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        self.connections()
         for connection in self._open:
             connection.close()
         self._listener.close()

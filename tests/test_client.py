@@ -235,7 +235,7 @@ def test_a_timeout_is_retried_then_raised(api_key, sleeps, monkeypatch, silent_s
     with pytest.raises(requests.ConnectionError, match="Read timed out"):
         api_call(api_session(), "POST", HOOKS, json={"url": URL, "event": "rate"})
 
-    assert silent_server.accepted == 6
+    assert silent_server.connections() == 6
     assert sleeps == BACKOFF
 
 
