@@ -79,20 +79,19 @@ def delete_webhook(session: requests.Session, webhook_id: str) -> bool:
 # --8<-- [start:usage]
 def main(argv: list[str]) -> str:
     """Run one command line (``list``, ``get``, ``move`` or ``delete``)."""
-    session = api_session()
     match argv:
         case ["list"]:
-            hooks = list_webhooks(session)
+            hooks = list_webhooks(api_session())
             lines = [f"{w['webhook_id']}\t{w['event']}\t{w['url']}" for w in hooks]
             return "\n".join(lines) or "No webhooks."
         case ["get", webhook_id]:
-            hook = get_webhook(session, webhook_id)
+            hook = get_webhook(api_session(), webhook_id)
             return f"{hook['webhook_id']}\t{hook['event']}\t{hook['url']}"
         case ["move", webhook_id, url]:
-            update_webhook(session, webhook_id, url)
+            update_webhook(api_session(), webhook_id, url)
             return f"Webhook {webhook_id} now sends to {url}"
         case ["delete", webhook_id]:
-            gone = delete_webhook(session, webhook_id)
+            gone = delete_webhook(api_session(), webhook_id)
             return f"Deleted webhook {webhook_id}" if gone else "Already deleted"
     raise SystemExit("usage: list | get ID | move ID URL | delete ID")
 
