@@ -64,7 +64,9 @@ def documented_fake() -> FakeApi:
 
 
 def fake_routes(method: str, path: str) -> bool:
-    return FakeApi()._route(method, path) is not None
+    fake = FakeApi()
+    fake.jwks = {"keys": []}  # the JWKS route exists once keys are published
+    return fake._route(method, path) is not None
 
 
 # ---------------------------------------------------------------- claims
@@ -120,6 +122,8 @@ def claim(block: Block) -> str | None:
         return None
     if block.lang == "json":
         return "json" if block.attrs.get("data-schema") in schemas.SCHEMAS else None
+    if transcript_status(block) is not None:
+        return "curl output"
     if block.lang == "http":
         return "http request" if http_request(block) else None
     if block.lang in ("bash", "sh", "shell", "console"):
@@ -134,6 +138,14 @@ def claim(block: Block) -> str | None:
             return "curl"
         return "shell commands"
     return None
+
+
+def transcript_status(block: Block) -> int | None:
+    """The status of a block that shows what a curl printed (``HTTP/1.1 409 ...``)."""
+    if block.lang not in ("text", "console", "http", ""):
+        return None
+    match = re.match(r"\s*HTTP/[\d.]+ (\d{3})\b", block.text)
+    return int(match[1]) if match else None
 
 
 def http_request(block: Block) -> tuple[str, str, dict[str, str]] | None:
@@ -378,7 +390,17 @@ def replay_page(page_blocks: list[Block]) -> tuple[list[str], int]:
     problems: list[str] = []
     replayed = 0
     last: tuple[str, Response] | None = None
+    printed: tuple[str, int] | None = None  # the last curl of any kind: its status
     for block in page_blocks:
+        shown = transcript_status(block)
+        if shown is not None:
+            if printed is None:
+                problems.append(f"{block}: curl output with no curl above it")
+            elif printed[1] != shown:
+                problems.append(
+                    f"{block} shows {shown}; {printed[0]} answers {printed[1]}"
+                )
+            continue
         if block.lang == "json" and "data-response" in block.attrs:
             if last is None:
                 problems.append(f"{block}: a response with no API curl above it")
@@ -420,10 +442,11 @@ def replay_page(page_blocks: list[Block]) -> tuple[list[str], int]:
                         f"{where}: the API has no {curl.method} {curl.path}"
                     )
                 problem = status_problem(where, answer.status, expected, answer.body)
-                last = (where, answer)
+                last, printed = (where, answer), (where, answer.status)
             else:
                 status, body = receiver_client(block.attrs["data-receiver"])(curl)
                 problem = status_problem(where, status, expected, body[:200])
+                printed = (where, status)
             if problem:
                 problems.append(problem)
     return problems, replayed
@@ -698,3 +721,71 @@ def test_http_blocks_name_real_routes(site_blocks):
 # ------------------------------------------------------- tables and prose facts
 def soup_of(site: Path, page: str) -> BeautifulSoup:
     return BeautifulSoup((site / blocks.html_path(page)).read_text(), "html.parser")
+
+
+def page_of(*specs: tuple[str, str, dict[str, str]]) -> list[Block]:
+    return [
+        Block("example.md", number, lang, text, attrs)
+        for number, (lang, text, attrs) in enumerate(specs)
+    ]
+
+
+CREATE = (
+    f"curl -s -X POST {settings.API_BASE}{settings.WEBHOOKS_PATH} "
+    f"-H 'Content-Type: application/json' -H '{API_KEY_HEADER}' "
+    """-d '{"url": "https://example.com/hooks", "event": "batch"}'"""
+)
+CREATED = '{"webhook_id": "1", "url": "https://example.com/hooks", "event": "batch"}'
+RESPONSE = {"data-schema": "webhook", "data-response": "true"}
+
+
+def test_replay_accepts_what_the_fake_answers(api_key):
+    page = page_of(
+        ("bash", CREATE, {}),
+        ("json", CREATED, RESPONSE),
+        ("text", "HTTP/1.1 200 OK\n", {}),
+        ("bash", CREATE, {"data-expect": "409"}),
+        ("text", "HTTP/1.1 409 Conflict\n", {}),
+    )
+    assert [claim(b) for b in page] == [
+        "curl",
+        "json",
+        "curl output",
+        "curl",
+        "curl output",
+    ]
+    assert replay_page(page) == ([], 2)
+
+
+@pytest.mark.parametrize(
+    ("specs", "problem"),
+    [
+        ([("bash", CREATE, {"data-expect": "409"})], "answered 200"),
+        ([("bash", CREATE, {}), ("bash", CREATE, {})], "answered 409"),
+        (
+            [
+                ("bash", CREATE, {}),
+                ("json", CREATED.replace("batch", "rate"), RESPONSE),
+            ],
+            "'rate' != 'batch'",
+        ),
+        ([("json", CREATED, RESPONSE)], "no API curl above it"),
+        ([("bash", CREATE, {}), ("text", "HTTP/1.1 201 Created", {})], "shows 201"),
+        ([("bash", CREATE.replace("webhooks", "hooks"), {})], "has no POST"),
+        ([("bash", CREATE.replace(f"-H '{API_KEY_HEADER}'", ""), {})], "API-Key"),
+        ([("bash", CREATE.replace("batch", "parcel"), {})], "not a real one"),
+        (
+            [
+                (
+                    "bash",
+                    "curl -X POST http://127.0.0.1:8080/webhooks -d 'x'",
+                    {"data-receiver": "snippets.endpoint:app", "data-expect": "204"},
+                )
+            ],
+            "answered 415",
+        ),
+    ],
+)
+def test_replay_reports_what_the_page_gets_wrong(api_key, specs, problem):
+    problems, _ = replay_page(page_of(*specs))
+    assert problem in "\n".join(problems)

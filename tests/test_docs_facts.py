@@ -158,14 +158,25 @@ def vocabulary() -> set[str]:
 
 
 def status_problem(text: str) -> str | None:
-    match = re.fullmatch(r"([1-5]\d\d)(?: (.+))?", text)
+    """``409``, ``409 Conflict``: a real status and its phrase; ``409
+    webhook_event_type_conflict``: the status the catalog gives that error code."""
+    match = re.fullmatch(r"([1-5]\d\d)(?: (.+))?", text, re.DOTALL)
     if not match:
         return None
     try:
         status = HTTPStatus(int(match[1]))
     except ValueError:
         return f"`{text}` is not an HTTP status"
-    if match[2] and match[2] not in {status.phrase, *SPELLINGS.get(status, ())}:
+    rest = match[2] or ""
+    code = re.match(r"[a-z]+(?:_[a-z]+)+\b", rest)
+    if code:
+        if code[0] not in catalog.ERROR_CODES:
+            return f"`{text}`: {code[0]} is not an error code"
+        if catalog.error(code[0]).status != status:
+            return f"`{text}`: {code[0]} is a {catalog.error(code[0]).status}"
+        return None
+    phrase = re.fullmatch(r"(?:[A-Z][A-Za-z-]*)(?: [A-Z][A-Za-z-]*)*", rest)
+    if phrase and rest not in {status.phrase, *SPELLINGS.get(status, ())}:
         return f"`{text}`: {status.value} is {status.phrase}"
     return None
 
@@ -202,7 +213,7 @@ def fact_problem(text: str) -> str | None:
         problems = command_problems(blocks.commands(text)[0])
         return f"`{text}`: {'; '.join(problems)}" if problems else None
     status = status_problem(text)
-    if status or re.fullmatch(r"[1-5]\d\d(?: .+)?", text):
+    if status or re.fullmatch(r"[1-5]\d\d(?: .+)?", text, re.DOTALL):
         return status
     if re.fullmatch(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*", text):
         return None if text in vocabulary() else f"`{text}`: not a name the API uses"
@@ -234,6 +245,8 @@ def test_links_to_the_api_name_real_endpoints(built_site):
         "x-yourstore-signature",
         "409 Gone",
         "499",
+        "401 not_found",
+        "400 invalid_value",
         "python -m snippets.nope",
         "webhook_event_conflict",
     ],
@@ -253,6 +266,8 @@ def test_a_wrong_fact_in_prose_is_caught(text):
         settings.SIGNATURE_HEADER,
         "409 Conflict",
         "413 Content Too Large",
+        "401 unauthorized",
+        "503 service_unavailable: try again (request_id 1, 6 attempt(s))",
         "webhook_event_type_conflict",
         "resource_url",
         "/webhooks",
