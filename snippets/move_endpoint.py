@@ -57,6 +57,7 @@ HOP_BY_HOP |= {"trailer", "transfer-encoding", "upgrade", "proxy-connection"}
 
 relay = Flask(__name__)
 relay.config["NEW_ENDPOINT_URL"] = os.environ.get("NEW_ENDPOINT_URL")
+relay.config["MAX_CONTENT_LENGTH"] = 1024 * 1024  # as the receiver: larger is a 413
 
 
 @relay.post("/webhooks")

@@ -195,6 +195,13 @@ def test_the_relay_refuses_when_the_new_endpoint_is_down(new_endpoint, failure, 
     assert "could not pass a delivery on: down" in caplog.text
 
 
+def test_the_relay_refuses_an_oversized_body_without_passing_it_on(new_endpoint):
+    answer = _deliver(b" " * (1024 * 1024 + 1))
+
+    assert answer.status_code == 413
+    assert not new_endpoint.called
+
+
 def test_a_relay_without_a_target_refuses_everything(monkeypatch):
     monkeypatch.setitem(relay.config, "NEW_ENDPOINT_URL", None)
 
