@@ -53,7 +53,7 @@ def _public_jwk(private_key: RSAPrivateKey) -> dict[str, str]:
 
 
 def load_or_create_key_pair(directory: Path) -> tuple[RSAPrivateKey, str]:
-    """The local signing key and its id; created on first use, kept in ``directory``.
+    """The local signing key and its id: made on first use, kept in ``directory``.
 
     ``directory/private-key.pem`` is readable by you alone; ``directory/jwks.json``
     is its public half, the file a receiver is told to trust.
@@ -67,21 +67,21 @@ def load_or_create_key_pair(directory: Path) -> tuple[RSAPrivateKey, str]:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        fd, partial_pem = tempfile.mkstemp(dir=directory, suffix=".tmp")  # mode 600
+        fd, partial_pem = tempfile.mkstemp(dir=directory)  # mode 600: yours
         with os.fdopen(fd, "wb") as pem_file:
             pem_file.write(pem)
-        try:  # a link appears whole, and only if no other first run got there first
+        try:  # a link appears whole, and only if no other run got there first
             os.link(partial_pem, pem_path)
         except FileExistsError:
             pass  # that run's key wins; this one is dropped
         finally:
             os.unlink(partial_pem)
-    loaded = serialization.load_pem_private_key(pem_path.read_bytes(), password=None)
+    loaded = serialization.load_pem_private_key(pem_path.read_bytes(), None)
     if not isinstance(loaded, RSAPrivateKey):
         raise ValueError(f"{pem_path} does not hold an RSA private key")
     jwk = _public_jwk(loaded)
     jwks = {"keys": [jwk]}
-    fd, partial_jwks = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    fd, partial_jwks = tempfile.mkstemp(dir=directory)
     with os.fdopen(fd, "w") as jwks_file:
         jwks_file.write(json.dumps(jwks, indent=2) + "\n")
     os.replace(partial_jwks, directory / "jwks.json")  # never seen half-written
@@ -141,7 +141,7 @@ def send_event(
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "send-test-event",
-            # Signed afresh each time, as the platform does: a retry is a new request.
+            # Signed afresh each time, as the platform does: a retry is new.
             **sign_delivery(body, private_key, key_id, int(time.time())),
         }
         try:

@@ -41,7 +41,7 @@ from snippets.settings import (
 
 # --8<-- [start:verify]
 MAX_SKEW = 5 * 60  # seconds a timestamp may be off, either way
-TEST_KEYS_ENV = "YOURSTORE_WEBHOOK_TEST_KEYS"  # a local JWKS file to trust instead
+TEST_KEYS_ENV = "YOURSTORE_WEBHOOK_TEST_KEYS"  # local testing: a JWKS file
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 log = logging.getLogger(__name__)
 
@@ -73,11 +73,11 @@ def _public_keys(jwks: Any) -> dict[str, RSAPublicKey]:
 
 
 class KeySet:
-    """The platform's public keys by key id, fetched from its JWKS and cached."""
+    """The platform's public keys by key id, from its JWKS, cached."""
 
-    def __init__(self, jwks_url: str, min_refresh_interval: float = 60.0) -> None:
+    def __init__(self, jwks_url: str, min_refresh_interval: float = 60) -> None:
         self.jwks_url = jwks_url
-        self.min_refresh_interval = min_refresh_interval  # limits refetches
+        self.min_refresh_interval = min_refresh_interval  # seconds between fetches
         self._keys: dict[str, RSAPublicKey] = {}
         self._fetched_at: float | None = None  # when the JWKS was last fetched
         self._fetch_failed = False
@@ -105,7 +105,7 @@ class KeySet:
             now = time.monotonic()
             last = self._fetched_at
             if last is None or now - last >= self.min_refresh_interval:
-                self._fetched_at = now  # tried, even if it fails: no fetch storms
+                self._fetched_at = now  # even if it fails: no fetch storms
                 try:
                     self._keys = _public_keys(self._fetch())
                     self._fetch_failed = False
@@ -114,7 +114,7 @@ class KeySet:
                     self._fetch_failed = True
             # else: fetched moments ago, so made-up key ids cannot force fetches
             if self._fetch_failed:
-                # Our problem, not the sender's: 503 asks the platform to retry later.
+                # Our fault, not the sender's: 503 makes the platform retry later.
                 raise SignatureError(503, "signing keys unavailable")
 
     def _fetch(self) -> dict[str, Any]:
@@ -124,12 +124,12 @@ class KeySet:
 
 
 class LocalKeySet(KeySet):
-    """The local sender's public keys, read from its JWKS file (never fetched)."""
+    """The local sender's public keys, read from its JWKS file."""
 
     def __init__(self, path: Path) -> None:
-        # Read when first needed and again for a new key id, so a receiver may start
-        # before the sender has made its key pair, and a new pair needs no restart.
-        super().__init__(jwks_url=path.resolve().as_uri(), min_refresh_interval=0)
+        # Read when first needed and again for a new key id: a receiver may start
+        # before the sender makes its key pair, and a new pair needs no restart.
+        super().__init__(path.resolve().as_uri(), min_refresh_interval=0)
         self.path = path
 
     def _fetch(self) -> dict[str, Any]:
@@ -142,7 +142,7 @@ def verify_delivery(
     keys: KeySet,
     now: float | None = None,
 ) -> None:
-    """Return if the platform signed ``body`` recently; raise SignatureError if not."""
+    """Return if the platform signed ``body`` lately, else raise SignatureError."""
     named = {name.lower(): value for name, value in headers.items()}
     key_id = named.get(KEY_ID_HEADER, "")
     signature = named.get(SIGNATURE_HEADER, "")
@@ -170,10 +170,10 @@ def verify_delivery(
 
 
 def trusted_keys() -> KeySet:
-    """The platform's keys, or the local sender's when TEST_KEYS_ENV names a file."""
+    """The platform's keys; the local sender's if TEST_KEYS_ENV names a file."""
     test_keys = os.environ.get(TEST_KEYS_ENV)
     if test_keys:
-        log.warning("trusting the local test keys in %s, not the platform's", test_keys)
+        log.warning("trusting the local test keys in %s", test_keys)
         return LocalKeySet(Path(test_keys))
     return KeySet(API_BASE + JWKS_PATH)
 
@@ -181,7 +181,7 @@ def trusted_keys() -> KeySet:
 # --8<-- [end:verify]
 
 # --8<-- [start:vector]
-# A known-answer test: this body, signed at this time with the key below, must verify.
+# A known-answer test: this body, signed at this time by this key, must verify.
 VECTOR_JWKS = {
     "keys": [
         {
@@ -191,11 +191,12 @@ VECTOR_JWKS = {
             "alg": "RS256",
             "e": "AQAB",
             "n": (
-                "zW76GfpcsAAkhBPsP5WPneyAm3-L0yaAuzELkDzcuuSLrI30KnUIqRZSHHCqz6yeFVCfHQQ9"
-                "sXIbu0fmbI-ntMZKdT5t006KuvGButl9Zza8ekK50563yhogIT8Nk-SW6dy_8PSflBbCnoF9"
-                "Sn7AhQuFe7gb3-_7NExkbJNfkFcSiQhj8oZzNlHFDj8x_AMrIF8uZncFcDj3vXlnBLm9IDpN"
-                "LhZkekW_8shoPt0g6WY04-EzBWO_vQPvW7yXxao03FrRaB_P7kKZRAfpuVmYLXTw1ZTux80h"
-                "QC2aVKzSsMNz5XwLaHOg9PN-IE_6SCz_hX0GQDs6lfhhRJAZuhlFVQ"
+                "zW76GfpcsAAkhBPsP5WPneyAm3-L0yaAuzELkDzcuuSLrI30KnUIqRZSHHCq"
+                "z6yeFVCfHQQ9sXIbu0fmbI-ntMZKdT5t006KuvGButl9Zza8ekK50563yhog"
+                "IT8Nk-SW6dy_8PSflBbCnoF9Sn7AhQuFe7gb3-_7NExkbJNfkFcSiQhj8oZz"
+                "NlHFDj8x_AMrIF8uZncFcDj3vXlnBLm9IDpNLhZkekW_8shoPt0g6WY04-Ez"
+                "BWO_vQPvW7yXxao03FrRaB_P7kKZRAfpuVmYLXTw1ZTux80hQC2aVKzSsMNz"
+                "5XwLaHOg9PN-IE_6SCz_hX0GQDs6lfhhRJAZuhlFVQ"
             ),
         }
     ]
@@ -206,11 +207,11 @@ VECTOR_BODY = (
     b'"resource_type":"API_BATCH"}'
 )
 VECTOR_SIGNATURE = (
-    "pvrZJNFacABBHvtY2JXqHXNhuEI8hkcOYUlIxTRAAMCihx2oqVbl5DvMxVUEdcVKJQSmF+WrqZ4O+nI0"
-    "RGTVazC/a3DjRyGxIHUb42o//g5zfEpGRjs34MA7gzkSfQfPSCR5SJrmG2RvrQ63o8uXpztreo2lKKGY"
-    "xM1EvVyt3513cTEHis/3f2kShZFY9EGU+3XwMwfLZoiKiEx3wCy97JKe7FOALcJ0K1P1F2o+FxZmOwnX"
-    "MFTXEN98xifEQPiEo7y1WVeYp5gXjC9ggpw2UJ/OeH04UIoGPctTA7DgDdOgEQqOAs3wPvABTg2shhx6"
-    "b9+iXzydMTZB7puD75xzkQ=="
+    "pvrZJNFacABBHvtY2JXqHXNhuEI8hkcOYUlIxTRAAMCihx2oqVbl5DvMxVUEdcVKJQSmF+Wr"
+    "qZ4O+nI0RGTVazC/a3DjRyGxIHUb42o//g5zfEpGRjs34MA7gzkSfQfPSCR5SJrmG2RvrQ63"
+    "o8uXpztreo2lKKGYxM1EvVyt3513cTEHis/3f2kShZFY9EGU+3XwMwfLZoiKiEx3wCy97JKe"
+    "7FOALcJ0K1P1F2o+FxZmOwnXMFTXEN98xifEQPiEo7y1WVeYp5gXjC9ggpw2UJ/OeH04UIoG"
+    "PctTA7DgDdOgEQqOAs3wPvABTg2shhx6b9+iXzydMTZB7puD75xzkQ=="
 )
 # --8<-- [end:vector]
 
@@ -222,7 +223,7 @@ if __name__ == "__main__":
         TIMESTAMP_HEADER: str(VECTOR_TIMESTAMP),
     }
     vector_keys = KeySet.from_jwks(VECTOR_JWKS)
-    verify_delivery(vector_headers, VECTOR_BODY, vector_keys, now=VECTOR_TIMESTAMP)
+    verify_delivery(vector_headers, VECTOR_BODY, vector_keys, VECTOR_TIMESTAMP)
     print("The test vector verifies.")
     try:
         verify_delivery(
