@@ -4,6 +4,7 @@ Retries are tested over real HTTP (tests/live_server.py): requests-mock replaces
 transport adapter, so urllib3's ``Retry`` never runs under it.
 """
 
+import threading
 import uuid
 
 import pytest
@@ -13,6 +14,8 @@ import requests_mock
 import snippets.client
 from snippets import catalog, settings
 from snippets.client import ApiError, api_call, api_session
+from snippets.create_webhook import create_webhook, ensure_webhook
+from tests.fake_api import FakeApi
 from tests.page_examples import built_page
 
 HOOKS = settings.WEBHOOKS_PATH
@@ -260,3 +263,36 @@ def test_the_page_shows_the_session_and_what_it_retries(built_site):
     }
     assert attributes <= set(error)
     assert "6 attempt(s)" in text
+
+
+def test_a_create_whose_answer_was_lost_is_retried_into_a_409(
+    api_key, sleeps, monkeypatch
+):
+    """The first POST creates the webhook but its answer never arrives; the retry
+    gets a 409. ensure_webhook, unlike create_webhook, takes that as success."""
+    from tests.live_server import LiveServer  # loaded as a plugin above; no re-import
+
+    fake = FakeApi(api_key=api_key)
+    release = threading.Event()
+    stalled = []
+
+    def answer_lost_once(environ, start_response):
+        answer = fake.wsgi_app(environ, start_response)
+        if environ["REQUEST_METHOD"] == "POST" and not stalled:
+            stalled.append(environ["PATH_INFO"])
+            release.wait(10)  # longer than the client's read timeout
+        return answer
+
+    monkeypatch.setattr(snippets.client, "TIMEOUT", (1, 0.2))
+    with LiveServer(answer_lost_once) as server:
+        monkeypatch.setattr(snippets.client, "API_BASE", server.url)
+        try:
+            with pytest.raises(ApiError) as raised:
+                create_webhook(api_session(), URL, "batch")
+            webhook = ensure_webhook(api_session(), URL, "batch")
+        finally:
+            release.set()
+
+    assert (raised.value.status, raised.value.attempts) == (409, 2)
+    assert list(fake.webhooks.values()) == [webhook]
+    assert [c.method for c in fake.calls] == ["POST", "POST", "POST", "GET"]
