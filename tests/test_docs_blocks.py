@@ -789,3 +789,30 @@ def test_replay_accepts_what_the_fake_answers(api_key):
 def test_replay_reports_what_the_page_gets_wrong(api_key, specs, problem):
     problems, _ = replay_page(page_of(*specs))
     assert problem in "\n".join(problems)
+
+
+def test_fences_are_found_inside_tabs_and_around_nested_fences():
+    markdown = (
+        '=== "curl"\n\n    ``` { .bash data-expect="409" }\n    curl x\n    ```\n\n'
+        "````markdown\n```python\ninner\n```\n````\n"
+    )
+    found = blocks.fences(markdown)
+    assert [(f.lang, f.body) for f in found] == [
+        ("bash", "curl x"),
+        ("markdown", "```python\ninner\n```"),
+    ]
+
+
+def test_only_named_sections_count_as_snippet_blocks():
+    assert blocks.section_refs("--8<--\nsnippets/client.py:client\n--8<--") == [
+        ("snippets/client.py", "client")
+    ]
+    for body in (
+        "import os",
+        '--8<-- "snippets/client.py"',
+        "--8<--\nsnippets/client.py\n--8<--",
+        "--8<--\nsnippets/client.py:10:20\n--8<--",
+    ):
+        assert blocks.section_refs(body) is None, body
+    with pytest.raises(KeyError):
+        blocks.section("snippets/client.py", "no-such-section")
