@@ -5,29 +5,34 @@ Receivers call :meth:`Inbox.store` and answer 2xx only after it returns; a worke
 and tracking updates by status code. A redelivery of a stored delivery is counted but
 never processed again; a crash at any point loses nothing, and a restart resumes.
 
-Run the worker: ``python -m snippets.inbox`` (``python -m snippets.inbox status`` prints
-how many deliveries are in each state). ``YOURSTORE_INBOX_PATH`` names the file.
+Run the worker: ``python -m snippets.inbox``; ``python -m snippets.inbox status`` prints
+how many deliveries are in each state, ``python -m snippets.inbox requeue`` gives the
+dead ones another round. ``YOURSTORE_INBOX_PATH`` names the file.
 """
 
 # --8<-- [start:imports]
-import hashlib
 import json
 import logging
 import os
-import sqlite3
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
+# --8<-- [start:inbox-imports]
+import hashlib
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+# --8<-- [end:inbox-imports]
 # --8<-- [end:imports]
 
 # --8<-- [start:inbox]
 INBOX_PATH = os.environ.get("YOURSTORE_INBOX_PATH", "webhook-inbox.sqlite3")
 LEASE = 300.0  # seconds a worker may hold a delivery before another may take it
 MAX_ATTEMPTS = 8  # then the delivery is parked as "dead" for a person to look at
+log = logging.getLogger("webhooks")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbox (
@@ -44,6 +49,23 @@ CREATE TABLE IF NOT EXISTS inbox (
 );
 CREATE INDEX IF NOT EXISTS inbox_ready ON inbox (state, available_at);
 """
+
+
+def is_delivery(payload: Any) -> bool:
+    """Enough of a delivery to store and dispatch: a JSON object naming its
+    resource, and for tracking updates the tracking number and status code."""
+    if not isinstance(payload, dict):
+        return False
+    if not all(
+        isinstance(payload.get(k), str) for k in ("resource_url", "resource_type")
+    ):
+        return False
+    if payload["resource_type"] != "API_TRACK":
+        return True  # an event type added later is stored too, not bounced
+    data = payload.get("data")
+    return isinstance(data, dict) and all(
+        isinstance(data.get(k), str) for k in ("tracking_number", "status_code")
+    )
 
 
 def delivery_id(delivery: Mapping[str, Any]) -> str:
@@ -139,6 +161,16 @@ class Inbox:
                 ),
             )
 
+    def requeue_dead(self) -> int:
+        """Give parked deliveries a fresh set of attempts (after fixing the cause)."""
+        with self._connect() as db:
+            cursor = db.execute(
+                "UPDATE inbox SET state = 'pending', attempts = 0, available_at = ?"
+                " WHERE state = 'dead'",
+                (self.clock(),),
+            )
+            return cursor.rowcount
+
     def counts(self) -> dict[str, int]:
         """How many deliveries are in each state."""
         with self._connect() as db:
@@ -149,7 +181,6 @@ class Inbox:
 # --8<-- [end:inbox]
 
 # --8<-- [start:handlers]
-log = logging.getLogger("webhooks")
 Handler = Callable[[dict[str, Any]], None]
 
 
@@ -244,10 +275,14 @@ def work(
 
 # --8<-- [start:usage]
 if __name__ == "__main__":
+    import sys
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     inbox = Inbox(INBOX_PATH)
     if sys.argv[1:] == ["status"]:
         print(json.dumps(inbox.counts()))
+    elif sys.argv[1:] == ["requeue"]:
+        print(f"{inbox.requeue_dead()} dead deliveries queued again")
     else:
         try:
             work(inbox, HANDLERS)

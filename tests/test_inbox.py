@@ -32,7 +32,9 @@ def clock():
 
 @pytest.fixture
 def box(tmp_path, clock):
-    return Inbox(str(tmp_path / "inbox.sqlite3"), clock=clock)
+    opened = Inbox(str(tmp_path / "inbox.sqlite3"), clock=clock)
+    yield opened
+    opened.close()
 
 
 def track(status_code: str, tracking_number: str = "1Z999") -> dict:
@@ -323,3 +325,65 @@ def test_the_default_path_is_a_file_in_the_working_directory(monkeypatch):
     namespace = runpy.run_module("snippets.inbox", run_name="fresh_import")
 
     assert namespace["INBOX_PATH"] == "webhook-inbox.sqlite3"
+
+
+def test_running_the_module_with_requeue_revives_the_dead(
+    tmp_path, monkeypatch, run_main, capsys
+):
+    path = tmp_path / "dead.sqlite3"
+    monkeypatch.setenv("YOURSTORE_INBOX_PATH", str(path))
+    clock = Clock()
+    box = Inbox(str(path), clock=clock)
+    box.store(sample_delivery("batch"))
+    for _ in range(MAX_ATTEMPTS):
+        box.failed(box.claim()[0], RuntimeError("bug in the handler"))
+        clock.now += 3600  # every wait is over
+    box.store(sample_delivery("rate"))
+    assert box.counts() == {"dead": 1, "pending": 1}
+    monkeypatch.setattr(sys, "argv", ["inbox", "requeue"])
+
+    run_main("snippets.inbox")
+
+    assert capsys.readouterr().out == "1 dead deliveries queued again\n"
+    assert box.counts() == {"pending": 2}
+    assert [row[2] for row in rows(box)] == [0, 0]  # a fresh set of attempts
+    box.close()
+
+
+@pytest.mark.parametrize("event", [e.value for e in catalog.EVENTS])
+def test_every_sample_delivery_is_a_delivery(event):
+    assert inbox.is_delivery(sample_delivery(event))
+
+
+def test_a_new_event_type_is_still_a_delivery():
+    assert inbox.is_delivery(
+        {"resource_url": "https://x.test/1", "resource_type": "NEW"}
+    )
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        [],
+        "API_BATCH",
+        None,
+        {"resource_type": "API_BATCH"},
+        {"resource_url": "https://x.test/1"},
+        {"resource_url": 1, "resource_type": "API_BATCH"},
+        {"resource_url": "https://x.test/1", "resource_type": ["API_BATCH"]},
+        {"resource_url": "https://x.test/1", "resource_type": "API_TRACK"},
+        {"resource_url": "u", "resource_type": "API_TRACK", "data": []},
+        {
+            "resource_url": "u",
+            "resource_type": "API_TRACK",
+            "data": {"status_code": "DE"},
+        },
+        {
+            "resource_url": "u",
+            "resource_type": "API_TRACK",
+            "data": {"tracking_number": "1Z", "status_code": None},
+        },
+    ],
+)
+def test_what_the_worker_could_not_dispatch_is_not_a_delivery(payload):
+    assert not inbox.is_delivery(payload)
