@@ -270,7 +270,7 @@ def test_a_create_whose_answer_was_lost_is_retried_into_a_409(
 ):
     """The first POST creates the webhook but its answer never arrives; the retry
     gets a 409. ensure_webhook, unlike create_webhook, takes that as success."""
-    from tests.live_server import LiveServer  # loaded as a plugin above; no re-import
+    from tests.live_server import LiveServer  # imported once pytest_plugins loaded it
 
     fake = FakeApi(api_key=api_key)
     release = threading.Event()
