@@ -4,18 +4,22 @@ import json
 import os
 import socket
 import stat
+import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import pytest
+import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from snippets import catalog, settings
+from snippets import catalog, inbox, settings
 from snippets import send_test_event as sender
 from snippets.payloads import sample_delivery
 from snippets.send_test_event import load_or_create_key_pair, sign_delivery
 from snippets.verify_signatures import KeySet, verify_delivery
+from tests import blocks
 from tests.live_server import LiveServer, SilentServer
 
 BODY = b'{"resource_url":"https://api.yourstore.com/v1/rates/se-1","resource_type":"API_RATE"}'
@@ -253,13 +257,15 @@ def test_a_slow_endpoint_times_out_and_is_retried(keys, monkeypatch):
     monkeypatch.setattr(sender, "DELIVERY_TIMEOUT", (1, 0.05))
     waits: list[float] = []
 
-    with SilentServer() as silent, pytest.raises(sender.DeliveryFailedError) as raised:
-        sender.send_event(
-            "batch", silent.url, private_key, key_id, attempts=2, sleep=waits.append
-        )
+    with SilentServer() as silent:
+        with pytest.raises(sender.DeliveryFailedError) as raised:
+            sender.send_event(
+                "batch", silent.url, private_key, key_id, attempts=2, sleep=waits.append
+            )
+        connections = silent.connections()
 
     assert "ReadTimeout" in str(raised.value)
-    assert silent.accepted == 2
+    assert connections == 2
     assert waits == [1]
 
 
@@ -376,3 +382,101 @@ def test_the_command_fails_when_the_endpoint_never_acknowledges(
 def test_the_command_refuses_an_unknown_event(command, capsys):
     assert command("tracking", "http://127.0.0.1:9/webhooks") == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------ the whole loop
+SERVE = """
+import socket, sys
+sock = socket.socket(fileno=int(sys.argv[2]))
+if sys.argv[1] == "flask":
+    from werkzeug.serving import make_server
+    from snippets.receive_flask import app
+    make_server("127.0.0.1", 0, app, threaded=True, fd=sock.fileno()).serve_forever()
+else:
+    import uvicorn
+    from snippets.receive_fastapi import app
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+"""
+
+
+@pytest.fixture(params=["flask", "fastapi"])
+def documented_receiver(request, tmp_path):
+    """A receiver started as the page says, in its own process, on 127.0.0.1.
+
+    The test opens the listening socket and hands it over, so the sender's first
+    connection waits in the backlog while the child starts: nothing has to sleep.
+    """
+    env = {
+        **os.environ,
+        "YOURSTORE_WEBHOOK_TEST_KEYS": ".local/webhook-keys/jwks.json",
+        "YOURSTORE_INBOX_PATH": "local-inbox.sqlite3",
+        "PYTHONPATH": str(blocks.ROOT),
+    }
+    env.pop(sender.KEY_DIR_ENV, None)
+    with socket.create_server(("127.0.0.1", 0), backlog=64) as listener:
+        child = subprocess.Popen(
+            [sys.executable, "-c", SERVE, request.param, str(listener.fileno())],
+            cwd=tmp_path,
+            env=env,
+            pass_fds=[listener.fileno()],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            port = listener.getsockname()[1]
+            yield SimpleNamespace(
+                url=f"http://127.0.0.1:{port}/webhooks", cwd=tmp_path, env=env
+            )
+        finally:
+            child.terminate()
+            _, errors = child.communicate(timeout=30)
+    assert b"Traceback" not in errors, errors.decode()
+
+
+def _run(receiver, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=receiver.cwd,
+        env=receiver.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_pages_loop_sends_stores_and_processes_every_event(documented_receiver):
+    """docs/send-test-event.md, steps 1 to 3 and "Send the same event twice"."""
+    url = documented_receiver.url
+
+    sent = _run(documented_receiver, "snippets.send_test_event", "all", url)
+    again = _run(documented_receiver, "snippets.send_test_event", "track", url)
+    before = _run(documented_receiver, "snippets.inbox", "status")
+    local_inbox = inbox.Inbox(str(documented_receiver.cwd / "local-inbox.sqlite3"))
+    processed = inbox.drain(local_inbox, inbox.HANDLERS)  # what the worker does
+    local_inbox.close()
+    after = _run(documented_receiver, "snippets.inbox", "status")
+
+    assert sent.returncode == 0, sent.stderr
+    lines = sent.stdout.splitlines()
+    assert "YOURSTORE_WEBHOOK_TEST_KEYS=.local/webhook-keys/jwks.json" in lines[0]
+    assert [line.split(":")[0] for line in lines[1:]] == [
+        e.value for e in catalog.EVENTS
+    ]
+    assert all(": attempt 1: 204 " in line for line in lines[1:])
+    assert again.returncode == 0, again.stderr
+    assert json.loads(before.stdout) == {"pending": len(catalog.EVENTS)}
+    assert processed == len(catalog.EVENTS)
+    assert json.loads(after.stdout) == {"done": len(catalog.EVENTS)}
+
+
+def test_the_pages_unsigned_request_is_refused_and_not_stored(documented_receiver):
+    answer = requests.post(
+        documented_receiver.url,
+        json=sample_delivery("batch"),
+        timeout=30,
+    )
+    status = _run(documented_receiver, "snippets.inbox", "status")
+
+    assert answer.status_code == 404
+    assert (status.returncode, status.stdout) == (0, "{}\n")  # nothing stored
