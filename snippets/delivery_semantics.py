@@ -23,7 +23,7 @@ from typing import Any
 
 # --8<-- [start:order]
 def occurred_at(event: dict[str, Any]) -> str:
-    """The event's time in UTC, written so that later times sort later as text."""
+    """The event's time in UTC, written so later times sort later as text."""
     moment = datetime.fromisoformat(event["occurred_at"])
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # the platform sends UTC
@@ -31,8 +31,8 @@ def occurred_at(event: dict[str, Any]) -> str:
 
 
 def newest_event_at(data: dict[str, Any]) -> str:
-    """When the newest event of an update happened. The list is sent most recent
-    first, but its order is not relied on; an update with no events is oldest."""
+    """When the newest event of an update happened. The list is sent most
+    recent first, but that order is not relied on. No events: the oldest."""
     return max((occurred_at(e) for e in data.get("events") or []), default="")
 
 
@@ -52,11 +52,12 @@ CREATE TABLE IF NOT EXISTS shipments (
 def apply_update(db: sqlite3.Connection, data: dict[str, Any]) -> bool:
     """Record the package's status if this update is newer than what we know.
 
-    False for a repeat or a straggler: it changed nothing. One statement decides and
-    writes, so two workers applying updates at once cannot both win.
+    False for a repeat or a straggler: it changed nothing. One statement
+    decides and writes, so two workers applying updates at once cannot both win.
     """
     cursor = db.execute(
-        "INSERT INTO shipments (tracking_number, status_code, as_of) VALUES (?, ?, ?)"
+        "INSERT INTO shipments (tracking_number, status_code, as_of)"
+        " VALUES (?, ?, ?)"
         " ON CONFLICT (tracking_number) DO UPDATE"
         " SET status_code = excluded.status_code, as_of = excluded.as_of"
         " WHERE excluded.as_of > shipments.as_of",
@@ -77,13 +78,14 @@ def handle_tracking_update(
 ) -> bool:
     """Apply a ``track`` delivery and tell the customer, once, if it is news.
 
-    The status and the notification stand or fall together: if ``notify`` raises,
-    the transaction rolls back and the worker's retry finds the update still new.
+    The status and the notification stand or fall together: if ``notify``
+    raises, the transaction rolls back, and the worker's retry finds the
+    update still new.
     """
     data = delivery["data"]
     with db:  # one transaction: commit on success, roll back on any error
         if not apply_update(db, data):
-            return False  # a repeat or a straggler: nothing to do, nothing to send
+            return False  # a repeat or a straggler: nothing to do or send
         notify(data["tracking_number"], data["status_code"])
     return True
 
@@ -104,10 +106,9 @@ if __name__ == "__main__":
         return {"resource_type": "API_TRACK", "data": data}
 
     accepted = track("AC", "2026-11-24T09:12:00Z")
-    in_transit = track("IT", "2026-11-26T07:41:00Z", "2026-11-24T09:12:00Z")
-    delivered = track(
-        "DE", "2026-11-26T14:03:00Z", "2026-11-26T07:41:00Z", "2026-11-24T09:12:00Z"
-    )
+    in_transit_times = ("2026-11-26T07:41:00Z", "2026-11-24T09:12:00Z")
+    in_transit = track("IT", *in_transit_times)
+    delivered = track("DE", "2026-11-26T14:03:00Z", *in_transit_times)
     db = sqlite3.connect(":memory:")
     db.execute(SHIPMENTS)
 

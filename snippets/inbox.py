@@ -31,7 +31,7 @@ from contextlib import contextmanager
 # --8<-- [start:inbox]
 INBOX_PATH = os.environ.get("YOURSTORE_INBOX_PATH", "webhook-inbox.sqlite3")
 LEASE = 300.0  # seconds a worker may hold a delivery before another may take it
-MAX_ATTEMPTS = 8  # then the delivery is parked as "dead" for a person to look at
+MAX_ATTEMPTS = 8  # then it is parked as "dead", for a person to look at
 log = logging.getLogger("webhooks")
 
 SCHEMA = """
@@ -56,9 +56,8 @@ def is_delivery(payload: Any) -> bool:
     resource, and for tracking updates the tracking number and status code."""
     if not isinstance(payload, dict):
         return False
-    if not all(
-        isinstance(payload.get(k), str) for k in ("resource_url", "resource_type")
-    ):
+    names = ("resource_url", "resource_type")
+    if not all(isinstance(payload.get(k), str) for k in names):
         return False
     if payload["resource_type"] != "API_TRACK":
         return True  # an event type added later is stored too, not bounced
@@ -69,7 +68,7 @@ def is_delivery(payload: Any) -> bool:
 
 
 def delivery_id(delivery: Mapping[str, Any]) -> str:
-    """The same delivery always gets the same id, however its JSON was spaced."""
+    """The same delivery always gets the same id, however its JSON is spaced."""
     canonical = json.dumps(delivery, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -90,8 +89,8 @@ class Inbox:
         )
         self._lock = threading.Lock()
         with self._connect() as db:
-            db.execute("PRAGMA journal_mode = WAL")  # readers never block writers
-            db.execute("PRAGMA synchronous = FULL")  # on disk when a commit returns
+            db.execute("PRAGMA journal_mode = WAL")  # reads never block writes
+            db.execute("PRAGMA synchronous = FULL")  # commits reach the disk
             db.executescript(SCHEMA)
 
     @contextmanager
@@ -104,12 +103,12 @@ class Inbox:
             self._db.close()
 
     def store(self, delivery: Mapping[str, Any]) -> bool:
-        """Save a verified delivery; False when it was already stored (a redelivery)."""
+        """Save a verified delivery; False if it was in already (a repeat)."""
         now = self.clock()
         with self._connect() as db:
             ((times,),) = db.execute(
-                "INSERT INTO inbox (delivery_id, resource_type, body, received_at,"
-                " available_at) VALUES (?, ?, ?, ?, ?)"
+                "INSERT INTO inbox (delivery_id, resource_type, body,"
+                " received_at, available_at) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (delivery_id) DO UPDATE"
                 " SET times_received = times_received + 1"
                 " RETURNING times_received",
@@ -124,7 +123,7 @@ class Inbox:
         return times == 1
 
     def claim(self) -> tuple[str, dict[str, Any]] | None:
-        """Take the oldest ready delivery for LEASE seconds; None when none is ready."""
+        """Take the oldest ready delivery for LEASE seconds; None if none is."""
         now = self.clock()
         with self._connect() as db:
             rows = db.execute(
@@ -140,17 +139,18 @@ class Inbox:
     def done(self, key: str) -> None:
         with self._connect() as db:
             db.execute(
-                "UPDATE inbox SET state = 'done', processed_at = ?, last_error = NULL"
-                " WHERE delivery_id = ?",
+                "UPDATE inbox SET state = 'done', processed_at = ?,"
+                " last_error = NULL WHERE delivery_id = ?",
                 (self.clock(), key),
             )
 
     def failed(self, key: str, error: Exception) -> None:
-        """Try again later, waiting longer each time; park it after MAX_ATTEMPTS."""
+        """Retry later, waiting longer each time; park it after MAX_ATTEMPTS."""
         with self._connect() as db:
             db.execute(
                 "UPDATE inbox SET last_error = ?,"
-                " state = CASE WHEN attempts >= ? THEN 'dead' ELSE 'pending' END,"
+                " state = CASE WHEN attempts >= ?"
+                "   THEN 'dead' ELSE 'pending' END,"
                 " available_at = ? + min(3600, 10 * (1 << (attempts - 1)))"
                 " WHERE delivery_id = ?",
                 (
@@ -162,11 +162,11 @@ class Inbox:
             )
 
     def requeue_dead(self) -> int:
-        """Give parked deliveries a fresh set of attempts (after fixing the cause)."""
+        """Give parked deliveries a fresh set of attempts (cause fixed)."""
         with self._connect() as db:
             cursor = db.execute(
-                "UPDATE inbox SET state = 'pending', attempts = 0, available_at = ?"
-                " WHERE state = 'dead'",
+                "UPDATE inbox SET state = 'pending', attempts = 0,"
+                " available_at = ? WHERE state = 'dead'",
                 (self.clock(),),
             )
             return cursor.rowcount
@@ -174,8 +174,8 @@ class Inbox:
     def counts(self) -> dict[str, int]:
         """How many deliveries are in each state."""
         with self._connect() as db:
-            rows = db.execute("SELECT state, count(*) FROM inbox GROUP BY state")
-            return dict(rows.fetchall())
+            query = "SELECT state, count(*) FROM inbox GROUP BY state"
+            return dict(db.execute(query).fetchall())
 
 
 # --8<-- [end:inbox]
@@ -186,11 +186,12 @@ Handler = Callable[[dict[str, Any]], None]
 
 def fetch_resource(delivery: dict[str, Any]) -> None:
     """Thin events only point at what changed: fetch it with your API key."""
-    log.info("%s: fetch %s", delivery["resource_type"], delivery["resource_url"])
+    kind, url = delivery["resource_type"], delivery["resource_url"]
+    log.info("%s: fetch %s", kind, url)
 
 
 def shipped(data: dict[str, Any]) -> None:
-    log.info("%s accepted by the carrier: mark shipped", data["tracking_number"])
+    log.info("%s accepted by the carrier: ship it", data["tracking_number"])
 
 
 def delivered(data: dict[str, Any]) -> None:
@@ -198,7 +199,8 @@ def delivered(data: dict[str, Any]) -> None:
 
 
 def needs_attention(data: dict[str, Any]) -> None:
-    log.warning("%s needs attention: %s", data["tracking_number"], data["status_code"])
+    number, code = data["tracking_number"], data["status_code"]
+    log.warning("%s needs attention: %s", number, code)
 
 
 def progress(data: dict[str, Any]) -> None:
@@ -235,7 +237,7 @@ HANDLERS: dict[str, Handler] = {
 
 # --8<-- [start:worker]
 def process_one(inbox: Inbox, handlers: Mapping[str, Handler]) -> bool:
-    """Claim one delivery and handle it; False when the inbox has nothing ready."""
+    """Claim one delivery and handle it; False if nothing is ready."""
     claimed = inbox.claim()
     if claimed is None:
         return False
@@ -243,7 +245,7 @@ def process_one(inbox: Inbox, handlers: Mapping[str, Handler]) -> bool:
     try:
         handler = handlers[delivery["resource_type"]]
         handler(delivery)
-    except Exception as error:  # any failure: keep the delivery and retry it later
+    except Exception as error:  # any failure: keep the delivery, retry later
         log.warning("delivery %s failed: %r", key[:12], error)
         inbox.failed(key, error)
     else:
@@ -265,7 +267,7 @@ def work(
     idle: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    """Drain the inbox forever, resting ``idle`` seconds whenever it is empty."""
+    """Drain the inbox forever, resting ``idle`` seconds when it is empty."""
     while True:
         if not drain(inbox, handlers):
             sleep(idle)
@@ -287,5 +289,5 @@ if __name__ == "__main__":
         try:
             work(inbox, HANDLERS)
         except KeyboardInterrupt:
-            log.info("worker stopped; pending deliveries stay in %s", INBOX_PATH)
+            log.info("worker stopped; what is pending stays in %s", INBOX_PATH)
 # --8<-- [end:usage]

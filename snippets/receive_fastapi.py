@@ -64,14 +64,15 @@ async def receive(request: Request) -> Response:
     if body is None:
         return Response("the body is larger than 1 MiB", 413)
     try:  # in a thread: fetching the keys (rarely) and verifying block
-        await run_in_threadpool(verify_delivery, request.headers, body, signing_keys())
+        keys = signing_keys()
+        await run_in_threadpool(verify_delivery, request.headers, body, keys)
     except SignatureError as refused:
         return Response(refused.reason, refused.status)
     if media_type(request) != "application/json":
         return Response("expected Content-Type: application/json", 415)
     try:
         delivery = json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+    except (ValueError, RecursionError):  # RecursionError: absurd nesting
         return Response("the body is not valid JSON", 400)
     if not is_delivery(delivery):
         return Response("the body is not a webhook delivery", 422)

@@ -27,7 +27,9 @@ from snippets.verify_signatures import (
 MAX_BODY = 1024 * 1024  # 1 MiB: no delivery comes close
 
 app = Flask(__name__)
-app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # a larger body is refused with 413
+# Flask answers 413 itself when Content-Length says more than this. A chunked
+# body has no length: Flask stops reading it here, and the view answers 413.
+app.config["MAX_CONTENT_LENGTH"] = MAX_BODY + 1
 
 
 @cache
@@ -43,6 +45,8 @@ def inbox() -> Inbox:
 @app.post("/webhooks")
 def receive() -> tuple[str, int]:
     body = request.get_data(cache=False)  # the raw bytes that were signed
+    if len(body) > MAX_BODY:
+        return "the body is larger than 1 MiB", 413
     try:
         verify_delivery(request.headers, body, signing_keys())
     except SignatureError as refused:
@@ -51,7 +55,7 @@ def receive() -> tuple[str, int]:
         return "expected Content-Type: application/json", 415
     try:
         delivery = json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+    except (ValueError, RecursionError):  # RecursionError: absurd nesting
         return "the body is not valid JSON", 400
     if not is_delivery(delivery):
         return "the body is not a webhook delivery", 422

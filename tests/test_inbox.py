@@ -302,7 +302,7 @@ def test_running_the_module_works_the_inbox_until_ctrl_c(
     run_main("snippets.inbox")
 
     assert Inbox(str(path)).counts() == {"done": 1}
-    assert f"worker stopped; pending deliveries stay in {path}" in caplog.text
+    assert f"worker stopped; what is pending stays in {path}" in caplog.text
 
 
 def test_running_the_module_with_status_prints_the_counts(
