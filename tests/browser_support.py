@@ -23,6 +23,7 @@ import textwrap
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -125,24 +126,31 @@ def sitemap_paths(site_dir: Path) -> tuple[str, list[str]]:
     return home, [loc.removeprefix(home) for loc in locs]
 
 
-@pytest.fixture(scope="session", name="site")
-def site_fixture(built_site: Path) -> Iterator[Site]:
-    """The built site served on 127.0.0.1 at its production path."""
-    site_url, paths = sitemap_paths(built_site)
+@contextmanager
+def serve_site(site_dir: Path) -> Iterator[Site]:
+    """Serve a built site on 127.0.0.1 at its production path until the block ends."""
+    site_url, paths = sitemap_paths(site_dir)
     prefix = urlsplit(site_url).path or "/"
     handler = type("Handler", (_SiteHandler,), {"prefix": prefix})
     server = ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(built_site))
+        ("127.0.0.1", 0), functools.partial(handler, directory=str(site_dir))
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{server.server_port}{prefix}"
     pages = sorted({base + p for p in paths}, key=lambda u: (u != base, u))
     try:
-        yield Site(root=built_site, base=base, pages=pages)
+        yield Site(root=site_dir, base=base, pages=pages)
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session", name="site")
+def site_fixture(built_site: Path) -> Iterator[Site]:
+    """The built site served on 127.0.0.1 at its production path."""
+    with serve_site(built_site) as site:
+        yield site
 
 
 # ---------------------------------------------------------------------- browser
@@ -188,10 +196,15 @@ def open_context(
     return context, watch
 
 
-def visit(page: Page, url: str) -> int:
-    """Load ``url`` and wait until the theme's scripts have settled; the HTTP status."""
+def visit(page: Page, url: str, *, settle: bool = False) -> int:
+    """Load ``url`` (its scripts have run); the HTTP status.
+
+    With ``settle``, also wait until the network has been idle for a moment, so late
+    requests (the search index, the search worker) are seen too.
+    """
     response = page.goto(url, wait_until="load")
-    page.wait_for_load_state("networkidle")
+    if settle:
+        page.wait_for_load_state("networkidle")
     return response.status if response else 0
 
 
