@@ -53,7 +53,8 @@ def run_api_job(job: Callable[[], object]) -> Outcome:
         job()
     except ApiError as error:
         if error.status == 429 or error.status >= 500:
-            wait = retry_after(error) or DEFAULT_WAIT
+            wait = retry_after(error)
+            wait = DEFAULT_WAIT if wait is None else wait
             return Outcome(False, wait, f"the API asked us to wait: {error}")
         if error.error_code == "unauthorized":
             raise  # a bad key fails every job: stop the worker, fix the key

@@ -87,7 +87,8 @@ def test_a_rate_limited_job_runs_again_after_retry_after(fake_api):
 
 
 @pytest.mark.parametrize(
-    ("status", "header", "wait"), [(503, "9", 9.0), (500, None, DEFAULT_WAIT)]
+    ("status", "header", "wait"),
+    [(503, "9", 9.0), (503, "0", 0.0), (500, None, DEFAULT_WAIT)],
 )
 def test_a_job_hit_by_a_system_error_runs_again(fake_api, status, header, wait):
     session = api_session()
