@@ -9,14 +9,14 @@ import requests
 import requests_mock
 
 import snippets.endpoint
-from snippets import settings
+from snippets import schemas, settings
 from snippets.client import ApiError, api_call, api_session
 from snippets.create_webhook import create_webhook
 from snippets.move_endpoint import move_endpoint, relay
 from snippets.payloads import sample_delivery
 from tests.fake_api import Response
 from tests.live_server import LiveServer
-from tests.page_examples import built_page, tab_labels
+from tests.page_examples import built_page, json_blocks, tab_labels
 
 OLD = "https://old.example.com/webhooks"
 NEW = "https://new.example.com/webhooks"
@@ -243,3 +243,12 @@ def test_the_page_shows_both_servers_and_the_move(built_site):
     assert "def forward(" in text
     assert "flask --app snippets.move_endpoint:relay run" in text
     assert ["Python", "curl"] in tab_labels(soup)
+
+
+def test_the_page_s_list_is_what_the_fake_answers_after_the_move(fake_api, session):
+    create_webhook(session, OLD, "track")
+    move_endpoint(session, OLD, NEW)
+
+    [shown] = json_blocks("move-endpoint.md")
+    assert not schemas.problems(shown.schema, shown.data)
+    assert shown.data == api_call(session, "GET", settings.WEBHOOKS_PATH)
