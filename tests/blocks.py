@@ -68,6 +68,7 @@ class Block:
     attrs: dict[str, str] = field(default_factory=dict)  # data-* markers
     title: str | None = None
     tab: str | None = None  # label of the content tab holding the block
+    tabs: tuple[str, ...] = ()  # the labels of that tab's set
     source: Fence | None = None  # the fence in docs/ it was built from
 
     def __str__(self) -> str:
@@ -119,14 +120,18 @@ def fences(markdown: str) -> list[Fence]:
     return found
 
 
-def _tab_label(node: Tag) -> str | None:
+def _tab_labels(node: Tag) -> tuple[str | None, tuple[str, ...]]:
+    """The label of the content tab holding ``node``, and the labels of its set."""
     block = node.find_parent("div", class_="tabbed-block")
     if block is None:
-        return None
+        return None, ()
     tabbed_set = block.find_parent("div", class_="tabbed-set")
     blocks = tabbed_set.select(":scope > div.tabbed-content > div.tabbed-block")
-    labels = tabbed_set.select(":scope > div.tabbed-labels > label")
-    return labels[blocks.index(block)].get_text(strip=True)
+    labels = [
+        label.get_text(strip=True)
+        for label in tabbed_set.select(":scope > div.tabbed-labels > label")
+    ]
+    return labels[blocks.index(block)], tuple(labels)
 
 
 def article(soup: BeautifulSoup) -> Tag:
@@ -148,6 +153,7 @@ def html_blocks(soup: BeautifulSoup, page: str) -> list[Block]:
         ]
         title = holder.select_one(":scope > span.filename")
         code = pre.find("code")
+        tab, tabs = _tab_labels(holder)
         blocks.append(
             Block(
                 page=page,
@@ -156,7 +162,8 @@ def html_blocks(soup: BeautifulSoup, page: str) -> list[Block]:
                 text=(code or pre).get_text(),
                 attrs={k: v for k, v in holder.attrs.items() if k.startswith("data-")},
                 title=title.get_text(strip=True) if title else None,
-                tab=_tab_label(holder),
+                tab=tab,
+                tabs=tabs,
             )
         )
     return blocks

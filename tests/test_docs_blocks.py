@@ -190,6 +190,17 @@ def test_every_built_page_has_a_source_and_the_same_blocks(built_site, site_bloc
         assert [b.lang for b in found] == [f.lang for f in sources], page
 
 
+def test_python_and_curl_sit_in_tabs_labelled_python_and_curl(site_blocks):
+    """Linked tabs switch together only when their labels match exactly."""
+    for block in all_blocks(site_blocks):
+        if block.tab is None:
+            continue
+        if claim(block) == "curl":
+            assert block.tab == "curl", f"{block} sits in tab {block.tab!r}"
+        elif block.lang == "python" and "curl" in block.tabs:
+            assert block.tab == "Python", f"{block} sits in tab {block.tab!r}"
+
+
 def test_no_page_types_the_api_base(site_blocks):
     for page in PAGES:
         text = (blocks.DOCS / page).read_text()
