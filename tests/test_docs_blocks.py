@@ -394,6 +394,9 @@ def receiver_client(target: str) -> Callable[[Curl], tuple[int, bytes]]:
     return send_asgi
 
 
+ANSWERS = {"webhook", "webhook_list", "error", "tracking_info"}  # schemas of answers
+
+
 def replay_page(page_blocks: list[Block]) -> tuple[list[str], int]:
     """Replay a page's curls in order against one fake; compare shown answers."""
     fake = documented_fake()
@@ -402,7 +405,18 @@ def replay_page(page_blocks: list[Block]) -> tuple[list[str], int]:
     replayed = 0
     last: tuple[str, Response] | None = None
     printed: tuple[str, int] | None = None  # the last curl of any kind: its status
+    previous: Block | None = None
     for block in page_blocks:
+        after_curl, previous = previous is not None and claim(previous) == "curl", block
+        if (
+            after_curl
+            and block.lang == "json"
+            and block.attrs.get("data-schema") in ANSWERS
+            and "data-response" not in block.attrs
+        ):
+            problems.append(
+                f"{block}: an answer right after a curl; mark it data-response"
+            )
         shown = transcript_status(block)
         if shown is not None:
             if printed is None:
@@ -781,6 +795,10 @@ def test_replay_accepts_what_the_fake_answers(api_key):
             "'rate' != 'batch'",
         ),
         ([("json", CREATED, RESPONSE)], "no API curl above it"),
+        (
+            [("bash", CREATE, {}), ("json", CREATED, {"data-schema": "webhook"})],
+            "mark it data-response",
+        ),
         ([("bash", CREATE, {}), ("text", "HTTP/1.1 201 Created", {})], "shows 201"),
         ([("bash", CREATE.replace("webhooks", "hooks"), {})], "has no POST"),
         ([("bash", CREATE.replace(f"-H '{API_KEY_HEADER}'", ""), {})], "API-Key"),
