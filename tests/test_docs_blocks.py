@@ -472,6 +472,10 @@ def replay_page(page_blocks: list[Block]) -> tuple[list[str], int]:
                 status, body = receiver_client(block.attrs["data-receiver"])(curl)
                 problem = status_problem(where, status, expected, body[:200])
                 printed = (where, status)
+                try:
+                    last = (where, Response(status, json.loads(body) if body else None))
+                except ValueError:
+                    last = (where, Response(status, body.decode(errors="replace")))
             if problem:
                 problems.append(problem)
     return problems, replayed

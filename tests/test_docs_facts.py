@@ -18,6 +18,7 @@ from bs4 import BeautifulSoup, Tag
 
 from snippets import catalog, schemas, settings
 from tests import blocks
+from tests.blocks import CurlError
 from tests.test_docs_blocks import command_problems, fake_routes, is_api_url
 
 PAGES = blocks.source_pages()
@@ -211,6 +212,16 @@ def fact_problem(text: str) -> str | None:
         return None
     if re.fullmatch(r"x-[a-z0-9-]+", text, re.IGNORECASE):
         return None if text.lower() in headers else f"`{text}`: no such header"
+    if text.startswith("curl "):
+        try:
+            curl = blocks.parse_curl(
+                blocks.commands(text)[0].words, {settings.API_KEY_ENV: "key"}
+            )
+        except (CurlError, ValueError) as error:
+            return f"`{text}`: {error}"
+        if is_api_url(curl.url) and not fake_routes(curl.method, curl.path):
+            return f"`{text}`: the API has no {curl.method} {curl.path}"
+        return None
     if text.startswith(COMMANDS):
         problems = command_problems(blocks.commands(text)[0])
         return f"`{text}`: {'; '.join(problems)}" if problems else None
@@ -251,6 +262,8 @@ def test_links_to_the_api_name_real_endpoints(built_site):
         "400 invalid_value",
         "python -m snippets.nope",
         "webhook_event_conflict",
+        f"curl -X POST {settings.API_BASE}/v1/webhooks",
+        f"curl --insecure {settings.API_BASE}/v1/tracking",
     ],
 )
 def test_a_wrong_fact_in_prose_is_caught(text):
