@@ -3,8 +3,8 @@
 Prints, side by side:
 
 * the median time of ``mkdocs build --strict`` against a bare mkdocs-material build
-  of the same Markdown pages (no hooks, generated tables, snippets or extensions);
-  budget: ratio 1.3;
+  of the same pages (same Markdown extensions; none of this project's hooks,
+  generated tables, overrides or validation); budget: ratio 1.3;
 * the time of the test suite (``pytest --cov``, as ``make test`` runs it);
 * each page's first-load weight: the HTML plus every CSS and JS file it loads (the
   search worker included), raw and gzip; budget: 70 KB gzip;
@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import yaml
+from mkdocs.config import load_config
 from playwright.sync_api import Request, Route, sync_playwright
 
 from tests.browser_support import INSTALL_HINT, find_chromium, serve_site
@@ -46,12 +48,6 @@ BUILD_RATIO_BUDGET = 1.3
 GZIP_BUDGET = 70 * 1024
 WEIGHED = (".html", ".css", ".js", "/")  # what a first load weighs: HTML, CSS, JS
 ENV = {**os.environ, "DISABLE_MKDOCS_2_WARNING": "true", "NO_MKDOCS_2_WARNING": "1"}
-BARE_CONFIG = """\
-site_name: Bare build
-docs_dir: docs
-theme:
-  name: material
-"""
 
 
 # ------------------------------------------------------------------------ build
@@ -63,8 +59,38 @@ def _build_seconds(config: Path, site_dir: Path, strict: bool) -> float:
     return time.perf_counter() - start
 
 
+def _plain(value: object) -> object:
+    """A config value as YAML can write it (``!relative`` paths become strings)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
+
+
 def bare_project(into: Path) -> Path:
-    """The site's Markdown pages, with a config that only names the theme."""
+    """The same pages under a bare mkdocs-material config.
+
+    The bare build keeps what makes the pages render the same (the Markdown
+    extensions, snippets included) and drops what this project adds: the build hooks
+    (placeholders), generated tables, theme overrides, extra CSS, link validation and
+    strict mode.
+    """
+    ours = load_config(str(ROOT / "mkdocs.yml"))
+    extensions = [
+        {name: _plain(ours["mdx_configs"][name])}
+        if name in ours["mdx_configs"]
+        else name
+        for name in ours["markdown_extensions"]
+    ]
+    config_text = yaml.safe_dump(
+        {
+            "site_name": "Bare build",
+            "docs_dir": "docs",
+            "theme": {"name": "material"},
+            "markdown_extensions": extensions,
+        }
+    )
     docs = into / "docs"
     for page in (ROOT / "docs").rglob("*.md"):
         relative = page.relative_to(ROOT / "docs")
@@ -73,7 +99,7 @@ def bare_project(into: Path) -> Path:
         (docs / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(page, docs / relative)
     config = into / "mkdocs.yml"
-    config.write_text(BARE_CONFIG)
+    config.write_text(config_text)
     return config
 
 
@@ -108,7 +134,17 @@ class Weight:
     raw: int = 0
     gzipped: int = 0
     files: int = 0
+    gzip_by_kind: dict[str, int] = field(default_factory=dict)  # html, css, js
     offsite: list[str] = field(default_factory=list)
+
+
+def _kind(url: str) -> str:
+    path = urlsplit(url).path
+    if path.endswith(".css"):
+        return "css"
+    if "/workers/" in path:
+        return "worker"  # the search worker, started by the theme's script
+    return "js" if path.endswith(".js") else "html"
 
 
 def page_weights(chromium: str, pages: list[str], base: str) -> list[Weight]:
@@ -142,7 +178,11 @@ def page_weights(chromium: str, pages: list[str], base: str) -> list[Weight]:
             context.close()
             weight.files = len(bodies)
             weight.raw = sum(len(b) for b in bodies.values())
-            weight.gzipped = sum(len(gzip.compress(b, 9)) for b in bodies.values())
+            for url, body in bodies.items():
+                size = len(gzip.compress(body, 9))
+                kind = _kind(url)
+                weight.gzip_by_kind[kind] = weight.gzip_by_kind.get(kind, 0) + size
+            weight.gzipped = sum(weight.gzip_by_kind.values())
             weights.append(weight)
         browser.close()
     return weights
@@ -168,6 +208,7 @@ def lighthouse_cli() -> Path:
 def lighthouse_scores(chromium: str, url: str, work: Path) -> dict[str, int]:
     """Lighthouse's mobile scores (0-100) for ``url``."""
     report = work / "lighthouse.json"
+    report.unlink(missing_ok=True)
     command = [
         shutil.which("node") or "node",
         str(lighthouse_cli()),
@@ -179,7 +220,11 @@ def lighthouse_scores(chromium: str, url: str, work: Path) -> dict[str, int]:
         "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
     ]
     env = {**ENV, "CHROME_PATH": chromium}
-    subprocess.run(command, env=env, check=True, capture_output=True)
+    print(f"  lighthouse {url}", file=sys.stderr, flush=True)
+    result = subprocess.run(command, env=env, check=False, capture_output=True)
+    if result.returncode != 0 or not report.is_file():
+        print(result.stderr.decode()[-2000:], file=sys.stderr)
+        return dict.fromkeys(CATEGORIES, 0)
     categories = json.loads(report.read_text())["categories"]
     return {name: round((categories[name]["score"] or 0) * 100) for name in CATEGORIES}
 
@@ -228,13 +273,17 @@ def main(argv: list[str] | None = None) -> int:
                     )
 
     name_width = max(len(w.page) for w in weights)
+    kinds = ("html", "css", "js", "worker")
     print(f"\nFirst load per page: HTML + CSS + JS (budget {_kb(GZIP_BUDGET)} gzip)")
-    header = f"  {'page':<{name_width}}  {'files':>5}  {'raw':>9}  {'gzip':>9}"
-    header += "  offsite" + ("  perf  a11y  best  seo" if scores else "")
+    header = f"  {'page':<{name_width}}  {'files':>5}  {'raw KB':>7}  {'gzip KB':>7}"
+    header += "".join(f"  {k:>6}" for k in kinds) + "  offsite"
+    header += "  perf  a11y  best  seo" if scores else ""
     print(header)
     for w in weights:
-        line = f"  {w.page:<{name_width}}  {w.files:>5}  {_kb(w.raw):>9}"
-        line += f"  {_kb(w.gzipped):>9}  {len(w.offsite):>7}"
+        line = f"  {w.page:<{name_width}}  {w.files:>5}  {w.raw / 1024:>7.1f}"
+        line += f"  {w.gzipped / 1024:>7.1f}"
+        line += "".join(f"  {w.gzip_by_kind.get(k, 0) / 1024:>6.1f}" for k in kinds)
+        line += f"  {len(w.offsite):>7}"
         if scores:
             s = scores[w.page]
             line += "".join(f"  {s[c]:>4}" for c in CATEGORIES[:3])
@@ -243,8 +292,13 @@ def main(argv: list[str] | None = None) -> int:
         if w.gzipped > GZIP_BUDGET:
             missed.append(f"{w.page} weighs {_kb(w.gzipped)} gzip")
         missed += [f"{w.page} requested {u}" for u in w.offsite]
+    print(
+        "  (html, css, js, worker: gzip KB of each kind; worker is the search worker)"
+    )
     heaviest = max(weights, key=lambda w: w.gzipped)
     offsite = sum(len(w.offsite) for w in weights)
+    lightest = min(weights, key=lambda w: w.gzipped)
+    print(f"  lightest: {lightest.page}, {_kb(lightest.gzipped)} gzip")
     print(f"  heaviest: {heaviest.page}, {_kb(heaviest.gzipped)} gzip")
     print(f"  requests to other hosts: {offsite} (budget 0)")
     if scores:

@@ -77,7 +77,7 @@ class _SiteHandler(SimpleHTTPRequestHandler):
     def translate_path(self, path: str) -> str:
         path = urlsplit(path).path
         if not path.startswith(self.prefix):
-            return str(Path(self.directory) / "\0missing")
+            return str(Path(self.directory) / "-outside-the-site-")
         return super().translate_path("/" + path[len(self.prefix) :])
 
     def send_error(
