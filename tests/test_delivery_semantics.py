@@ -73,6 +73,7 @@ def test_event_times_are_brought_to_utc(text, expected):
     assert occurred_at({"occurred_at": text}) == expected
 
 
+@settings(database=None)  # leave no .hypothesis directory behind
 @given(
     st.lists(
         st.tuples(
@@ -128,7 +129,7 @@ def test_an_update_without_events_only_fills_a_gap(db):
     assert status(db) == "AC"
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None, database=None)
 @given(data=st.data())
 def test_any_arrival_order_with_repeats_ends_at_the_newest_status(data):
     codes = data.draw(
