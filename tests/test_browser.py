@@ -12,12 +12,14 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
+from mkdocs.config import load_config
 from playwright.sync_api import Browser, Page
 
 from snippets import create_webhook
 from tests import browser_support
 from tests.browser_support import (  # noqa: F401 (fixtures)
     PALETTES,
+    ROOT,
     Site,
     Watch,
     chromium_path_fixture,
@@ -26,6 +28,7 @@ from tests.browser_support import (  # noqa: F401 (fixtures)
     open_context,
     scheme,
     site_fixture,
+    sitemap_paths,
     source_page,
     visit,
 )
@@ -74,6 +77,15 @@ def test_every_page_loads_cleanly(browser: Browser, site: Site, palette: str) ->
             problems.append(f"{site.name(url)}: palette {scheme(page)}")
         if not page.locator("article h1").count():
             problems.append(f"{site.name(url)}: no heading")
+        source = source_page(site, url)
+        edit = page.locator("article a[title='Edit this page']")
+        if source and not (
+            edit.count() == 1
+            and edit.get_attribute("href").endswith(
+                "/edit/main/" + source.relative_to(ROOT).as_posix()
+            )
+        ):
+            problems.append(f"{site.name(url)}: no edit link to {source.name}")
         problems += [f"{site.name(url)}: {e}" for e in watch.errors]
         problems += [f"{site.name(url)}: request to {u}" for u in watch.offsite]
         watch.clear()
@@ -82,6 +94,22 @@ def test_every_page_loads_cleanly(browser: Browser, site: Site, palette: str) ->
     context.close()
     assert len(site.pages) > 1
     assert problems == []
+
+
+def test_the_site_is_published_at_its_site_url(
+    reader: tuple[Page, Watch], site: Site
+) -> None:
+    """The sitemap and each page's canonical link use the configured site_url."""
+    config = load_config(str(ROOT / "mkdocs.yml"))
+    assert config["site_url"].startswith("https://")
+    site_url, paths = sitemap_paths(site.root)
+    assert site_url == config["site_url"]
+    page, _ = reader
+    for url, path in zip(
+        site.pages, sorted(paths, key=lambda p: (p != "", p)), strict=True
+    ):
+        canonical = _soup(page, url).select_one("link[rel=canonical]")["href"]
+        assert canonical == site_url + path
 
 
 def test_an_unknown_address_gets_a_useful_404_page(

@@ -116,6 +116,9 @@ def generate() -> None:
     for src_uri in pages:
         with mkdocs_gen_files.open(src_uri, "r") as page:
             text = page.read()
+        # Opening a page makes it "generated", which drops its edit link: point the
+        # link back at the Markdown source.
+        mkdocs_gen_files.set_edit_path(src_uri, src_uri)
         if MARKER.search(text) or PAYLOADS.search(text):
             with mkdocs_gen_files.open(src_uri, "w") as page:
                 page.write(fill(text, src_uri))
