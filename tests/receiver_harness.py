@@ -745,7 +745,7 @@ class ReceiverContract:
         assert stored(inbox_path) == []
 
     @settings(
-        max_examples=200,
+        max_examples=150,
         deadline=None,
         database=None,
         suppress_health_check=[
