@@ -287,7 +287,9 @@ def expected_statuses(block: Block, count: int) -> list[int | None]:
     if marker is None:
         return [None] * count
     statuses = [int(s) for s in re.split(r"[\s,]+", marker.strip())]
-    assert len(statuses) == count, f"{block}: data-expect has {len(statuses)} "
+    assert len(statuses) == count, (
+        f"{block}: data-expect gives {marker!r}, {count} curls"
+    )
     return statuses  # type: ignore[return-value]
 
 
