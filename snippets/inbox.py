@@ -25,6 +25,8 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from jsonschema import Draft202012Validator
+
 # --8<-- [end:inbox-imports]
 # --8<-- [end:imports]
 
@@ -51,20 +53,36 @@ CREATE INDEX IF NOT EXISTS inbox_ready ON inbox (state, available_at);
 """
 
 
+# What the inbox accepts: the delivery schema's required core. Extra fields and new
+# event types pass, so a field the platform adds later never bounces a delivery.
+DELIVERY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "resource_url": {"type": "string"},
+        "resource_type": {"type": "string"},
+    },
+    "required": ["resource_url", "resource_type"],
+    "if": {"properties": {"resource_type": {"const": "API_TRACK"}}},
+    "then": {
+        "properties": {
+            "data": {
+                "type": "object",
+                "properties": {
+                    "tracking_number": {"type": "string"},
+                    "status_code": {"type": "string"},
+                },
+                "required": ["tracking_number", "status_code"],
+            }
+        },
+        "required": ["data"],
+    },
+}
+_deliveries = Draft202012Validator(DELIVERY_SCHEMA)
+
+
 def is_delivery(payload: Any) -> bool:
-    """Enough of a delivery to store and dispatch: a JSON object naming its
-    resource, and for tracking updates the tracking number and status code."""
-    if not isinstance(payload, dict):
-        return False
-    names = ("resource_url", "resource_type")
-    if not all(isinstance(payload.get(k), str) for k in names):
-        return False
-    if payload["resource_type"] != "API_TRACK":
-        return True  # an event type added later is stored too, not bounced
-    data = payload.get("data")
-    return isinstance(data, dict) and all(
-        isinstance(data.get(k), str) for k in ("tracking_number", "status_code")
-    )
+    """Enough of a delivery to store and dispatch (see DELIVERY_SCHEMA)."""
+    return _deliveries.is_valid(payload)
 
 
 def delivery_id(delivery: Mapping[str, Any]) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from snippets import catalog
+from snippets.inbox import DELIVERY_SCHEMA as RECEIVER_DELIVERY
 
 _STRING = {"type": "string"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
@@ -166,6 +167,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "error": ERROR_BODY,
     "tracking_info": TRACKING_INFO,
     "delivery": DELIVERY,
+    # What the receivers accept (snippets/inbox.py): the required core of ``delivery``,
+    # open to fields and events the platform may add later.
+    "receiver_delivery": RECEIVER_DELIVERY,
     **{f"delivery_{value}": schema for value, schema in DELIVERIES.items()},
 }
 

@@ -29,6 +29,29 @@ def test_every_sample_matches_its_own_schema_and_no_other(event):
 
 
 @pytest.mark.parametrize("event", EVENTS)
+def test_every_sample_is_accepted_by_the_receivers_schema(event):
+    assert schemas.problems("receiver_delivery", sample_delivery(event)) == []
+
+
+def test_the_receivers_require_nothing_the_delivery_schemas_do_not():
+    core = schemas.SCHEMAS["receiver_delivery"]
+    for event in EVENTS:
+        strict = schemas.SCHEMAS[f"delivery_{event}"]
+        assert set(core["required"]) <= set(strict["required"])
+    track = schemas.SCHEMAS["delivery_track"]["properties"]["data"]
+    core_data = core["then"]["properties"]["data"]
+    assert set(core_data["required"]) <= set(track["required"])
+    assert core["if"]["properties"]["resource_type"]["const"] == "API_TRACK"
+
+
+def test_the_receivers_schema_refuses_a_track_delivery_without_its_status():
+    delivery = sample_delivery("track")
+    del delivery["data"]["status_code"]
+
+    assert schemas.problems("receiver_delivery", delivery)
+
+
+@pytest.mark.parametrize("event", EVENTS)
 def test_every_sample_points_at_the_api(event):
     delivery = sample_delivery(event)
 
