@@ -92,3 +92,12 @@ def run_main(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], dict]:
         return runpy.run_module(module, run_name="__main__", alter_sys=False)
 
     return run
+
+
+@pytest.fixture
+def refused_url() -> str:
+    """A loopback URL where nothing listens: connecting to it is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

@@ -96,15 +96,6 @@ def live_api(
     assert not fake.unexpected, f"requests the fake does not serve: {fake.unexpected}"
 
 
-@pytest.fixture
-def refused_url() -> str:
-    """A loopback URL where nothing listens: connecting to it is refused."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
 class SilentServer:
     """Accepts connections on 127.0.0.1, never answers.
 

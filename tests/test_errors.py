@@ -13,7 +13,7 @@ from snippets.errors import DEFAULT_WAIT, Outcome, retry_after, run_api_job
 from snippets.manage_webhooks import delete_webhook, list_webhooks, update_webhook
 from tests.page_examples import built_page, json_blocks
 
-pytest_plugins = ["tests.live_server"]  # the live_api, sleeps and refused_url fixtures
+pytest_plugins = ["tests.live_server"]  # the live_api and sleeps fixtures
 
 URL = "https://example.com/webhooks"
 PAGE = "errors.md"

@@ -21,6 +21,7 @@ from snippets.send_test_event import load_or_create_key_pair, sign_delivery
 from snippets.verify_signatures import KeySet, verify_delivery
 from tests import blocks
 from tests.live_server import LiveServer, SilentServer
+from tests.receiver_harness import CHILD
 
 BODY = b'{"resource_url":"https://api.yourstore.com/v1/rates/se-1","resource_type":"API_RATE"}'
 
@@ -147,15 +148,6 @@ class Receiver:
         extra = [("Location", "/elsewhere")] if status.startswith("3") else []
         start_response(status, [("Content-Length", "0"), *extra])
         return [b""]
-
-
-@pytest.fixture
-def refused_url() -> str:
-    """A loopback URL where nothing listens: connecting to it is refused."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
@@ -385,18 +377,6 @@ def test_the_command_refuses_an_unknown_event(command, capsys):
 
 
 # ------------------------------------------------------------ the whole loop
-SERVE = """
-import socket, sys
-sock = socket.socket(fileno=int(sys.argv[2]))
-if sys.argv[1] == "flask":
-    from werkzeug.serving import make_server
-    from snippets.receive_flask import app
-    make_server("127.0.0.1", 0, app, threaded=True, fd=sock.fileno()).serve_forever()
-else:
-    import uvicorn
-    from snippets.receive_fastapi import app
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
-"""
 
 
 @pytest.fixture(params=["flask", "fastapi"])
@@ -415,7 +395,7 @@ def documented_receiver(request, tmp_path):
     env.pop(sender.KEY_DIR_ENV, None)
     with socket.create_server(("127.0.0.1", 0), backlog=64) as listener:
         child = subprocess.Popen(
-            [sys.executable, "-c", SERVE, request.param, str(listener.fileno())],
+            [sys.executable, "-c", CHILD, request.param, str(listener.fileno())],
             cwd=tmp_path,
             env=env,
             pass_fds=[listener.fileno()],
