@@ -16,14 +16,10 @@ from typing import Any
 from bs4 import BeautifulSoup
 
 from docs._hooks.settings_hook import substitute
+from tests import blocks
 
-ROOT = Path(__file__).resolve().parent.parent
-FENCE = re.compile(
-    r'^(?P<indent> *)``` \{ \.json data-schema="(?P<schema>[a-z_]+)"[^}\n]*\}\n'
-    r"(?P<body>.*?)^(?P=indent)```$",
-    re.MULTILINE | re.DOTALL,
-)
-HEADING = re.compile(r"^#{1,6} (.+)$", re.MULTILINE)
+SCHEMA = re.compile(r'data-schema="([a-z_]+)"')
+HEADING = re.compile(r"^#{1,6} (.+)$")
 
 
 @dataclass
@@ -35,26 +31,24 @@ class JsonBlock:
 
 def page_source(page: str) -> str:
     """The Markdown of ``docs/<page>`` with its placeholders filled."""
-    return substitute((ROOT / "docs" / page).read_text(), page)
+    return substitute((blocks.DOCS / page).read_text(), page)
 
 
 def json_blocks(page: str) -> list[JsonBlock]:
-    text = page_source(page)
-    blocks = []
-    for match in FENCE.finditer(text):
-        indent = len(match["indent"])
-        body = "\n".join(line[indent:] for line in match["body"].splitlines())
-        headings = HEADING.findall(text, 0, match.start())
-        blocks.append(
-            JsonBlock(match["schema"], json.loads(body), headings[-1].strip())
-        )
-    return blocks
+    lines = page_source(page).splitlines()
+    found = []
+    for fence in blocks.fences("\n".join(lines)):
+        schema = SCHEMA.search(fence.info)
+        if fence.lang != "json" or schema is None:
+            continue
+        headings = [m[1] for m in map(HEADING.match, lines[: fence.line]) if m]
+        found.append(JsonBlock(schema[1], json.loads(fence.body), headings[-1].strip()))
+    return found
 
 
 def built_page(site: Path, page: str) -> BeautifulSoup:
     """The built HTML of ``docs/<page>``."""
-    html = site / page.removesuffix(".md") / "index.html"
-    return BeautifulSoup(html.read_text(), "html.parser")
+    return BeautifulSoup((site / blocks.html_path(page)).read_text(), "html.parser")
 
 
 def tab_labels(soup: BeautifulSoup) -> list[list[str]]:
