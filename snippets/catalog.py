@@ -1,10 +1,11 @@
 """The single source of truth for the platform's published values.
 
-Event values, tracking status codes and error codes live here and nowhere else. The
-docs build generates the Events, Tracking status codes and Errors tables from this
-module, the fake API in ``tests/`` accepts exactly these values, and a test reads the
-tables back out of the built HTML. ``tests/test_contract.py`` pins the values the
-platform publishes, so an accidental edit here fails the suite.
+Event values, tracking status codes and error codes live here and nowhere else.
+The docs build generates the Events, Tracking status codes and Errors tables
+from this module, the fake API in ``tests/`` accepts exactly these values, and
+a test reads the tables back out of the built HTML. ``tests/test_contract.py``
+pins the values the platform publishes, so an accidental edit here fails the
+suite.
 """
 
 from dataclasses import dataclass
@@ -72,7 +73,8 @@ EVENTS: tuple[Event, ...] = (
     Event(
         "order_source_refresh_complete",
         "Order source refresh complete",
-        "An order source (a connected store) has finished refreshing its data.",
+        "An order source (a connected store) has finished refreshing its"
+        " data.",
         "API_ORDER_SOURCE_REFRESH_COMPLETE",
         also_called="Store refresh completed",
     ),
@@ -164,7 +166,8 @@ ERRORS: tuple[ApiError, ...] = (
         400,
         "invalid_field_value",
         "validation",
-        "A field has a value the API does not accept, or is not a known field.",
+        "A field has a value the API does not accept, or is not a known"
+        " field.",
         "Fix the field named in field_name; the message says what is wrong.",
         retried=False,
     ),
@@ -188,7 +191,8 @@ ERRORS: tuple[ApiError, ...] = (
         409,
         "webhook_event_type_conflict",
         "business_rules",
-        "A webhook for that event already exists; each event takes one webhook.",
+        "A webhook for that event already exists; each event takes one"
+        " webhook.",
         "Find the existing webhook for the event and update its URL instead.",
         retried=False,
     ),

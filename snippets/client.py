@@ -1,8 +1,9 @@
-"""A requests session for the webhooks API: key from the environment, a timeout on
-every call, retries with backoff, and errors that carry the API's own message.
+"""A requests session for the webhooks API: key from the environment, a timeout
+on every call, retries with backoff, and errors that carry the API's own
+message.
 
-Every example that calls the API embeds the ``imports``, ``settings`` and ``client``
-sections, so any block copied from the site runs on its own.
+Every example that calls the API embeds the ``imports``, ``settings`` and
+``client`` sections, so any block copied from the site runs on its own.
 """
 
 # --8<-- [start:imports]
@@ -19,7 +20,7 @@ from snippets.settings import API_BASE, API_KEY_ENV, TIMEOUT
 
 # --8<-- [start:client]
 class ApiError(Exception):
-    """A call the API refused for good, with the details its error body gives."""
+    """A call the API refused for good, with the details of its answer."""
 
     def __init__(self, response: requests.Response) -> None:
         try:
@@ -28,7 +29,8 @@ class ApiError(Exception):
             request_id = body.get("request_id")
         except (ValueError, KeyError, IndexError, TypeError):
             detail, request_id = {"message": response.text[:200]}, None
-        self.response = response  # its headers hold Retry-After on a 429 or 503
+        # Its headers hold Retry-After on a 429 or 503
+        self.response = response
         self.status = response.status_code
         self.error_code = detail.get("error_code", "unknown")
         self.message = detail.get("message") or response.reason or "no message"
@@ -51,9 +53,12 @@ def api_session(retries: int = 5) -> requests.Session:
         total=retries,
         backoff_factor=0.5,  # retries at once, then waits 1 s, 2 s, 4 s, 8 s
         status_forcelist=(429, 500, 502, 503, 504),
-        allowed_methods=None,  # POST too: a repeated create answers 409, not a copy
-        respect_retry_after_header=True,  # a 429's Retry-After wins over backoff
-        raise_on_status=False,  # hand the last answer back so ApiError can read it
+        # POST too: a repeated create answers 409, not a copy
+        allowed_methods=None,
+        # A 429's Retry-After wins over the backoff.
+        respect_retry_after_header=True,
+        # hand the last answer back so ApiError can read it
+        raise_on_status=False,
     )
     session = requests.Session()
     session.headers["API-Key"] = api_key
@@ -62,9 +67,13 @@ def api_session(retries: int = 5) -> requests.Session:
     return session
 
 
-def api_call(session: requests.Session, method: str, path: str, **kwargs: Any) -> Any:
-    """Call the API; return the JSON answer (None when empty) or raise ApiError."""
-    response = session.request(method, API_BASE + path, timeout=TIMEOUT, **kwargs)
+def api_call(
+    session: requests.Session, method: str, path: str, **kwargs: Any
+) -> Any:
+    """Call the API: the JSON answer (None if empty), or raise ApiError."""
+    response = session.request(
+        method, API_BASE + path, timeout=TIMEOUT, **kwargs
+    )
     if not response.ok:
         raise ApiError(response)
     return response.json() if response.content else None

@@ -1,6 +1,7 @@
 """Create a webhook: subscribe a URL to one event.
 
-Run it: ``WEBHOOK_URL=https://example.com/webhooks python -m snippets.create_webhook``
+Run it: ``WEBHOOK_URL=https://example.com/webhooks python -m
+snippets.create_webhook``
 """
 
 import os
@@ -12,8 +13,10 @@ from snippets.client import ApiError, api_call, api_session
 
 
 # --8<-- [start:create]
-def create_webhook(session: requests.Session, url: str, event: str) -> dict[str, Any]:
-    """Send ``event`` deliveries to ``url``. Raises ApiError (409 if it has one)."""
+def create_webhook(
+    session: requests.Session, url: str, event: str
+) -> dict[str, Any]:
+    """Send ``event`` deliveries to ``url``. ApiError 409 if it has one."""
     body = {"url": url, "event": event}
     return api_call(session, "POST", "/v1/environment/webhooks", json=body)
 
@@ -22,8 +25,10 @@ def create_webhook(session: requests.Session, url: str, event: str) -> dict[str,
 
 
 # --8<-- [start:ensure]
-def ensure_webhook(session: requests.Session, url: str, event: str) -> dict[str, Any]:
-    """Make ``url`` the one webhook for ``event``; safe to run on every deploy."""
+def ensure_webhook(
+    session: requests.Session, url: str, event: str
+) -> dict[str, Any]:
+    """Make ``url`` the one webhook for ``event``; safe on every deploy."""
     try:
         return create_webhook(session, url, event)
     except ApiError as error:
@@ -46,7 +51,9 @@ def ensure_webhook(session: requests.Session, url: str, event: str) -> dict[str,
 # --8<-- [start:usage]
 if __name__ == "__main__":
     try:
-        webhook = create_webhook(api_session(), os.environ["WEBHOOK_URL"], "batch")
+        webhook = create_webhook(
+            api_session(), os.environ["WEBHOOK_URL"], "batch"
+        )
     except ApiError as error:
         raise SystemExit(f"Could not create the webhook: {error}") from None
     print(f"Created webhook {webhook['webhook_id']} for {webhook['event']}")

@@ -1,12 +1,14 @@
-"""Process tracking updates safely when they arrive twice, late or out of order.
+"""Process tracking updates safely when they arrive twice, late or out of
+order.
 
-The platform promises at-least-once delivery and no order. A tracking update carries
-its own clock, ``events[].occurred_at``: apply an update only when its newest event is
-newer than what you already know, and put the change and its side effect in one
-transaction, so that a repeat or a late straggler changes nothing.
+The platform promises at-least-once delivery and no order. A tracking update
+carries its own clock, ``events[].occurred_at``: apply an update only when its
+newest event is newer than what you already know, and put the change and its
+side effect in one transaction, so that a repeat or a late straggler changes
+nothing.
 
-Run it: ``python -m snippets.delivery_semantics`` replays one package's updates in a
-shuffled order, with a repeat, and shows which of them change anything.
+Run it: ``python -m snippets.delivery_semantics`` replays one package's updates
+in a shuffled order, with a repeat, and shows which of them change anything.
 """
 
 # --8<-- [start:imports]
@@ -53,7 +55,8 @@ def apply_update(db: sqlite3.Connection, data: dict[str, Any]) -> bool:
     """Record the package's status if this update is newer than what we know.
 
     False for a repeat or a straggler: it changed nothing. One statement
-    decides and writes, so two workers applying updates at once cannot both win.
+    decides and writes, so two workers applying updates at once cannot both
+    win.
     """
     cursor = db.execute(
         "INSERT INTO shipments (tracking_number, status_code, as_of)"

@@ -1,7 +1,9 @@
-"""A minimal webhook endpoint: accept a JSON POST, acknowledge at once, work later.
+"""A minimal webhook endpoint: accept a JSON POST, acknowledge at once, work
+later.
 
 Run it: ``flask --app snippets.endpoint run --port 8080`` (or
-``python -m snippets.endpoint``), then send it a delivery on ``POST /webhooks``.
+``python -m snippets.endpoint``), then send it a delivery on ``POST
+/webhooks``.
 """
 
 # --8<-- [start:imports]
@@ -22,7 +24,7 @@ inbox: queue.Queue[dict[str, Any]] = queue.Queue()  # a worker drains this
 
 @app.post("/webhooks")
 def receive() -> tuple[str, int]:
-    """Check that the body is a delivery, queue it, answer 204 before any work."""
+    """Check the body is a delivery, queue it, answer 204 before work."""
     if request.mimetype != "application/json":
         return "expected Content-Type: application/json", 415
     try:

@@ -1,8 +1,10 @@
-"""Decide what to do when a call fails for good: wait, fix the request, or stop.
+"""Decide what to do when a call fails for good: wait, fix the request, or
+stop.
 
 The client session has already retried what is worth retrying by the time an
-``ApiError`` reaches this code. A job runner (a queue worker, a cron job, a deploy step)
-still has to choose between running the job again later and giving up on it.
+``ApiError`` reaches this code. A job runner (a queue worker, a cron job, a
+deploy step) still has to choose between running the job again later and giving
+up on it.
 """
 
 # --8<-- [start:imports]
@@ -19,9 +21,11 @@ from snippets.client import ApiError
 
 # --8<-- [start:retry_after]
 def retry_after(error: ApiError, now: float | None = None) -> float | None:
-    """Seconds the API asked us to wait (429, 503), or None when it did not say.
+    """Seconds the API asked us to wait (429, 503), or None when it did not
+    say.
 
-    Retry-After is either a number of seconds or an HTTP date; both are handled.
+    Retry-After is either a number of seconds or an HTTP date; both are
+    handled.
     """
     value = error.response.headers.get("Retry-After", "").strip()
     if value.isdigit():
@@ -48,7 +52,7 @@ class Outcome:
 
 
 def run_api_job(job: Callable[[], object]) -> Outcome:
-    """Run one job that calls the API and say whether, and when, to run it again."""
+    """Run a job that calls the API; say whether, and when, to rerun it."""
     try:
         job()
     except ApiError as error:
@@ -61,9 +65,13 @@ def run_api_job(job: Callable[[], object]) -> Outcome:
         if error.error_code == "not_found":
             return Outcome(False, None, f"nothing to act on: {error}")
         field = f" (field {error.field_name})" if error.field_name else ""
-        return Outcome(False, None, f"the request needs fixing{field}: {error}")
+        return Outcome(
+            False, None, f"the request needs fixing{field}: {error}"
+        )
     except (requests.ConnectionError, requests.Timeout) as error:
-        return Outcome(False, DEFAULT_WAIT, f"the API could not be reached: {error}")
+        return Outcome(
+            False, DEFAULT_WAIT, f"the API could not be reached: {error}"
+        )
     return Outcome(True)
 
 

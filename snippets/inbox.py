@@ -1,13 +1,16 @@
-"""A durable inbox: every verified delivery goes to SQLite before the receiver answers.
+"""A durable inbox: every verified delivery goes to SQLite before the receiver
+answers.
 
-Receivers call :meth:`Inbox.store` and answer 2xx only after it returns; a worker
-(``python -m snippets.inbox``) drains the inbox and dispatches each delivery by event,
-and tracking updates by status code. A redelivery of a stored delivery is counted but
-never processed again; a crash at any point loses nothing, and a restart resumes.
+Receivers call :meth:`Inbox.store` and answer 2xx only after it returns; a
+worker (``python -m snippets.inbox``) drains the inbox and dispatches each
+delivery by event, and tracking updates by status code. A redelivery of a
+stored delivery is counted but never processed again; a crash at any point
+loses nothing, and a restart resumes.
 
-Run the worker: ``python -m snippets.inbox``; ``python -m snippets.inbox status`` prints
-how many deliveries are in each state, ``python -m snippets.inbox requeue`` gives the
-dead ones another round. ``YOURSTORE_INBOX_PATH`` names the file.
+Run the worker: ``python -m snippets.inbox``; ``python -m snippets.inbox
+status`` prints how many deliveries are in each state, ``python -m
+snippets.inbox requeue`` gives the dead ones another round.
+``YOURSTORE_INBOX_PATH`` names the file.
 """
 
 # --8<-- [start:imports]
@@ -32,7 +35,8 @@ from jsonschema import Draft202012Validator
 
 # --8<-- [start:inbox]
 INBOX_PATH = os.environ.get("YOURSTORE_INBOX_PATH", "webhook-inbox.sqlite3")
-LEASE = 300.0  # seconds a worker may hold a delivery before another may take it
+# Seconds a worker may hold a delivery before another may take it
+LEASE = 300.0
 MAX_ATTEMPTS = 8  # then it is parked as "dead", for a person to look at
 log = logging.getLogger("webhooks")
 
@@ -53,8 +57,9 @@ CREATE INDEX IF NOT EXISTS inbox_ready ON inbox (state, available_at);
 """
 
 
-# What the inbox accepts: the delivery schema's required core. Extra fields and new
-# event types pass, so a field the platform adds later never bounces a delivery.
+# What the inbox accepts: the delivery schema's required core. Extra fields and
+# new event types pass, so a field the platform adds later never bounces a
+# delivery.
 DELIVERY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -86,7 +91,7 @@ def is_delivery(payload: Any) -> bool:
 
 
 def delivery_id(delivery: Mapping[str, Any]) -> str:
-    """The same delivery always gets the same id, however its JSON is spaced."""
+    """The same delivery gets the same id, however its JSON is spaced."""
     canonical = json.dumps(delivery, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -100,8 +105,8 @@ class Inbox:
         self.path = path
         self.clock = clock
         # One connection, one statement at a time; SQLite's own file locks keep
-        # other processes (more receivers, the worker) in step. Autocommit: each
-        # statement below is one atomic transaction.
+        # other processes (more receivers, the worker) in step. Autocommit:
+        # each statement below is one atomic transaction.
         self._db = sqlite3.connect(
             path, timeout=30, isolation_level=None, check_same_thread=False
         )
@@ -141,7 +146,7 @@ class Inbox:
         return times == 1
 
     def claim(self) -> tuple[str, dict[str, Any]] | None:
-        """Take the oldest ready delivery for LEASE seconds; None if none is."""
+        """Take the oldest ready delivery for LEASE seconds, or None."""
         now = self.clock()
         with self._connect() as db:
             rows = db.execute(
@@ -163,7 +168,7 @@ class Inbox:
             )
 
     def failed(self, key: str, error: Exception) -> None:
-        """Retry later, waiting longer each time; park it after MAX_ATTEMPTS."""
+        """Retry later, waiting longer each time; park after MAX_ATTEMPTS."""
         with self._connect() as db:
             db.execute(
                 "UPDATE inbox SET last_error = ?,"

@@ -30,7 +30,7 @@ def list_webhooks(session: requests.Session) -> list[dict[str, Any]]:
 
 # --8<-- [start:get]
 def get_webhook(session: requests.Session, webhook_id: str) -> dict[str, Any]:
-    """One webhook by id. Raises ApiError ``not_found`` (404) for an unknown id."""
+    """One webhook by id. ApiError ``not_found`` (404) for an unknown id."""
     return api_call(session, "GET", f"/v1/environment/webhooks/{webhook_id}")
 
 
@@ -47,15 +47,17 @@ def update_webhook(
 ) -> None:
     """Point a webhook at ``url``; optionally replace its headers or rename it.
 
-    The event cannot change: delete the webhook and create one for the other event.
-    Headers left as None are kept; an empty dict removes them all.
+    The event cannot change: delete the webhook and create one for the other
+    event. Headers left as None are kept; an empty dict removes them all.
     """
     body: dict[str, Any] = {"url": url}
     if headers is not None:
         body["headers"] = [{"key": k, "value": v} for k, v in headers.items()]
     if name is not None:
         body["name"] = name
-    api_call(session, "PUT", f"/v1/environment/webhooks/{webhook_id}", json=body)
+    api_call(
+        session, "PUT", f"/v1/environment/webhooks/{webhook_id}", json=body
+    )
 
 
 # --8<-- [end:update]
@@ -63,7 +65,7 @@ def update_webhook(
 
 # --8<-- [start:delete]
 def delete_webhook(session: requests.Session, webhook_id: str) -> bool:
-    """Delete a webhook for good. False if it was already gone, so reruns are safe."""
+    """Delete a webhook for good; False if it was gone (reruns are safe)."""
     try:
         api_call(session, "DELETE", f"/v1/environment/webhooks/{webhook_id}")
     except ApiError as error:
@@ -82,7 +84,9 @@ def main(argv: list[str]) -> str:
     match argv:
         case ["list"]:
             hooks = list_webhooks(api_session())
-            lines = [f"{w['webhook_id']}\t{w['event']}\t{w['url']}" for w in hooks]
+            lines = [
+                f"{w['webhook_id']}\t{w['event']}\t{w['url']}" for w in hooks
+            ]
             return "\n".join(lines) or "No webhooks."
         case ["get", webhook_id]:
             hook = get_webhook(api_session(), webhook_id)
@@ -92,7 +96,9 @@ def main(argv: list[str]) -> str:
             return f"Webhook {webhook_id} now sends to {url}"
         case ["delete", webhook_id]:
             gone = delete_webhook(api_session(), webhook_id)
-            return f"Deleted webhook {webhook_id}" if gone else "Already deleted"
+            return (
+                f"Deleted webhook {webhook_id}" if gone else "Already deleted"
+            )
     raise SystemExit("usage: list | get ID | move ID URL | delete ID")
 
 

@@ -26,8 +26,11 @@ from snippets.client import ApiError, api_call, api_session
 
 
 # --8<-- [start:move]
-def move_endpoint(session: requests.Session, old_url: str, new_url: str) -> list[str]:
-    """Point every webhook that sends to ``old_url`` at ``new_url``; return their ids.
+def move_endpoint(
+    session: requests.Session, old_url: str, new_url: str
+) -> list[str]:
+    """Point every webhook that sends to ``old_url`` at ``new_url``; return
+    their ids.
 
     Run it once the new endpoint answers. Running it again moves nothing.
     """
@@ -37,13 +40,17 @@ def move_endpoint(session: requests.Session, old_url: str, new_url: str) -> list
     for webhook in api_call(session, "GET", "/v1/environment/webhooks"):
         if webhook["url"] == old_url:
             path = f"/v1/environment/webhooks/{webhook['webhook_id']}"
-            api_call(session, "PUT", path, json={"url": new_url})  # keeps headers
+            api_call(
+                session, "PUT", path, json={"url": new_url}
+            )  # keeps headers
             moved.append(webhook["webhook_id"])
     # Read the list back: the switch is done only when the API says so.
     after = api_call(session, "GET", "/v1/environment/webhooks")
     left = [w["webhook_id"] for w in after if w["url"] == old_url]
     if left:
-        raise RuntimeError(f"webhooks {left} still send to {old_url}; run it again")
+        raise RuntimeError(
+            f"webhooks {left} still send to {old_url}; run it again"
+        )
     return moved
 
 
@@ -57,12 +64,15 @@ HOP_BY_HOP |= {"trailer", "transfer-encoding", "upgrade", "proxy-connection"}
 
 relay = Flask(__name__)
 relay.config["NEW_ENDPOINT_URL"] = os.environ.get("NEW_ENDPOINT_URL")
-relay.config["MAX_CONTENT_LENGTH"] = 1024 * 1024  # as the receiver: larger is a 413
+relay.config["MAX_CONTENT_LENGTH"] = (
+    1024 * 1024
+)  # as the receiver: larger is a 413
 
 
 @relay.post("/webhooks")
 def forward() -> tuple[str, int]:
-    """Pass a delivery to the new endpoint unchanged; acknowledge only if it did.
+    """Pass a delivery to the new endpoint unchanged; acknowledge only if it
+    did.
 
     The body and the signature headers go through byte for byte, so the new
     endpoint verifies the delivery as if the platform had sent it there.
@@ -75,7 +85,10 @@ def forward() -> tuple[str, int]:
     }
     try:
         answer = requests.post(
-            target, data=request.get_data(), headers=headers, timeout=RELAY_TIMEOUT
+            target,
+            data=request.get_data(),
+            headers=headers,
+            timeout=RELAY_TIMEOUT,
         )
     except requests.RequestException as error:
         relay.logger.warning("could not pass a delivery on: %s", error)
@@ -90,10 +103,15 @@ def forward() -> tuple[str, int]:
 # --8<-- [start:usage]
 if __name__ == "__main__":
     if len(sys.argv) != 3:
-        raise SystemExit("usage: python -m snippets.move_endpoint OLD_URL NEW_URL")
+        raise SystemExit(
+            "usage: python -m snippets.move_endpoint OLD_URL NEW_URL"
+        )
     try:
         moved = move_endpoint(api_session(), sys.argv[1], sys.argv[2])
     except ApiError as error:
         raise SystemExit(f"The API refused: {error}") from None
-    print(f"Moved {len(moved)} webhook(s) to {sys.argv[2]}: {', '.join(moved) or '-'}")
+    print(
+        f"Moved {len(moved)} webhook(s) to {sys.argv[2]}: "
+        f"{', '.join(moved) or '-'}"
+    )
 # --8<-- [end:usage]

@@ -1,10 +1,12 @@
-"""Example deliveries for every event: the single source of the site's sample payloads.
+"""Example deliveries for every event: the single source of the site's sample
+payloads.
 
-The Payloads page shows them, the local sender (``snippets.send_test_event``) sends
-them, and the tests feed them to every receiver. Thin deliveries only point at what
-changed; :func:`fetch_resource` fetches it.
+The Payloads page shows them, the local sender (``snippets.send_test_event``)
+sends them, and the tests feed them to every receiver. Thin deliveries only
+point at what changed; :func:`fetch_resource` fetches it.
 
-Fetch what a delivery points at: ``python -m snippets.payloads < delivery.json``
+Fetch what a delivery points at: ``python -m snippets.payloads <
+delivery.json``
 """
 
 import copy
@@ -68,7 +70,9 @@ TRACK_DATA: dict[str, Any] = {
 RESOURCE_PATHS = {
     "batch": "/v1/batches/se-28529731",
     "rate": "/v1/rates/se-11464812",
-    "track": "/v1/tracking?carrier_code=usps&tracking_number=9405511899223197428490",
+    "track": (
+        "/v1/tracking?carrier_code=usps&tracking_number=9405511899223197428490"
+    ),
     "carrier_connected": "/v1/carriers/se-1234567",
     "sales_orders_imported": "/v1/sales_orders?import_id=se-4451",
     "order_source_refresh_complete": "/v1/order_sources/se-33125",
@@ -77,7 +81,7 @@ RESOURCE_PATHS = {
 
 
 def sample_delivery(event: str) -> dict[str, Any]:
-    """A delivery of ``event`` as the platform sends it (a fresh copy each call)."""
+    """A delivery of ``event`` as the platform sends it (a fresh copy)."""
     spec = catalog.event(event)
     delivery: dict[str, Any] = {
         "resource_url": API_BASE + RESOURCE_PATHS[event],
@@ -90,9 +94,11 @@ def sample_delivery(event: str) -> dict[str, Any]:
 
 # --8<-- [start:fetch]
 def fetch_resource(session: requests.Session, delivery: dict[str, Any]) -> Any:
-    """GET what ``delivery`` is about (its ``resource_url``) with your API key."""
+    """GET what ``delivery`` is about (its ``resource_url``)."""
     url = delivery["resource_url"]
-    if not url.startswith(API_BASE + "/"):  # never send the key to another host
+    if not url.startswith(
+        API_BASE + "/"
+    ):  # never send the key to another host
         raise ValueError(f"resource_url is not on {API_BASE}: {url!r}")
     return api_call(session, "GET", url.removeprefix(API_BASE))
 

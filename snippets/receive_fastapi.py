@@ -1,8 +1,9 @@
-"""Receive deliveries with FastAPI: verify the signature, store, then acknowledge.
+"""Receive deliveries with FastAPI: verify the signature, store, then
+acknowledge.
 
 Run it: ``uvicorn snippets.receive_fastapi:app --port 8000`` (or
-``python -m snippets.receive_fastapi``). Deliveries go to the inbox file named by
-``YOURSTORE_INBOX_PATH``; ``python -m snippets.inbox`` processes them.
+``python -m snippets.receive_fastapi``). Deliveries go to the inbox file named
+by ``YOURSTORE_INBOX_PATH``; ``python -m snippets.inbox`` processes them.
 """
 
 # --8<-- [start:imports]
@@ -33,7 +34,9 @@ app = FastAPI(title="Webhook receiver")
 
 @cache
 def signing_keys() -> KeySet:
-    return trusted_keys()  # on first use, so importing the app needs no network
+    return (
+        trusted_keys()
+    )  # on first use, so importing the app needs no network
 
 
 @cache
@@ -55,7 +58,9 @@ async def read_body(request: Request) -> bytes | None:
 
 
 def media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return (
+        request.headers.get("content-type", "").split(";")[0].strip().lower()
+    )
 
 
 @app.post("/webhooks", status_code=204)
@@ -85,5 +90,7 @@ async def receive(request: Request) -> Response:
 
 # --8<-- [start:usage]
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(os.environ.get("PORT", "8000")))
+    uvicorn.run(
+        app, host="127.0.0.1", port=int(os.environ.get("PORT", "8000"))
+    )
 # --8<-- [end:usage]

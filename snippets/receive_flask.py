@@ -1,4 +1,5 @@
-"""Receive deliveries with Flask: verify the signature, store, then acknowledge.
+"""Receive deliveries with Flask: verify the signature, store, then
+acknowledge.
 
 Run it: ``flask --app snippets.receive_flask run --port 5000`` (or
 ``python -m snippets.receive_flask``). Deliveries go to the inbox file named by
@@ -34,7 +35,9 @@ app.config["MAX_CONTENT_LENGTH"] = MAX_BODY + 1
 
 @cache
 def signing_keys() -> KeySet:
-    return trusted_keys()  # on first use, so importing the app needs no network
+    return (
+        trusted_keys()
+    )  # on first use, so importing the app needs no network
 
 
 @cache
@@ -59,7 +62,9 @@ def receive() -> tuple[str, int]:
         return "the body is not valid JSON", 400
     if not is_delivery(delivery):
         return "the body is not a webhook delivery", 422
-    inbox().store(delivery)  # on disk before we answer; a redelivery is a no-op
+    inbox().store(
+        delivery
+    )  # on disk before we answer; a redelivery is a no-op
     return "", 204
 
 

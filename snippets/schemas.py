@@ -1,8 +1,10 @@
-"""JSON Schemas of the API's objects and of webhook deliveries: one set for everything.
+"""JSON Schemas of the API's objects and of webhook deliveries: one set for
+everything.
 
-The fake API's answers, the JSON examples on every page, the sample deliveries, the
-receivers and the local sender are all checked against these schemas. Enumerations
-come from :mod:`snippets.catalog`, so a value added there is accepted everywhere.
+The fake API's answers, the JSON examples on every page, the sample deliveries,
+the receivers and the local sender are all checked against these schemas.
+Enumerations come from :mod:`snippets.catalog`, so a value added there is
+accepted everywhere.
 """
 
 from typing import Any
@@ -75,11 +77,18 @@ ERROR_BODY: dict[str, Any] = {
                     "error_type": {
                         "enum": sorted({e.error_type for e in catalog.ERRORS})
                     },
-                    "error_code": {"enum": [e.error_code for e in catalog.ERRORS]},
+                    "error_code": {
+                        "enum": [e.error_code for e in catalog.ERRORS]
+                    },
                     "message": {"type": "string", "minLength": 1},
                     "field_name": _STRING,
                 },
-                "required": ["error_source", "error_type", "error_code", "message"],
+                "required": [
+                    "error_source",
+                    "error_type",
+                    "error_code",
+                    "message",
+                ],
                 "additionalProperties": False,
             },
         },
@@ -143,7 +152,9 @@ def _delivery(event: catalog.Event) -> dict[str, Any]:
     required = ["resource_url", "resource_type"]
     if event.value == "track":
         data = dict(TRACKING_INFO)
-        data["required"] = [r for r in TRACKING_INFO["required"] if r != "carrier_code"]
+        data["required"] = [
+            r for r in TRACKING_INFO["required"] if r != "carrier_code"
+        ]
         properties["data"] = data
         required.append("data")
     return {
@@ -154,9 +165,12 @@ def _delivery(event: catalog.Event) -> dict[str, Any]:
     }
 
 
-DELIVERIES: dict[str, dict[str, Any]] = {e.value: _delivery(e) for e in catalog.EVENTS}
+DELIVERIES: dict[str, dict[str, Any]] = {
+    e.value: _delivery(e) for e in catalog.EVENTS
+}
 
-# Any delivery: exactly one event's schema matches (resource_type tells them apart).
+# Any delivery: exactly one event's schema matches (resource_type tells them
+# apart).
 DELIVERY: dict[str, Any] = {"oneOf": list(DELIVERIES.values())}
 
 SCHEMAS: dict[str, dict[str, Any]] = {
@@ -167,8 +181,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "error": ERROR_BODY,
     "tracking_info": TRACKING_INFO,
     "delivery": DELIVERY,
-    # What the receivers accept (snippets/inbox.py): the required core of ``delivery``,
-    # open to fields and events the platform may add later.
+    # What the receivers accept (snippets/inbox.py): the required core of
+    # ``delivery``, open to fields and events the platform may add later.
     "receiver_delivery": RECEIVER_DELIVERY,
     **{f"delivery_{value}": schema for value, schema in DELIVERIES.items()},
 }
@@ -182,7 +196,7 @@ def validator(name: str) -> Draft202012Validator:
 
 
 def problems(name: str, instance: Any) -> list[str]:
-    """Every way ``instance`` breaks the schema ``name``; empty when it is valid."""
+    """Every way ``instance`` breaks the schema ``name``; [] if valid."""
     return [
         f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
         for e in validator(name).iter_errors(instance)

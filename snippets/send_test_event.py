@@ -1,12 +1,15 @@
-"""Send a signed sample delivery of any event to any URL, as the platform would.
+"""Send a signed sample delivery of any event to any URL, as the platform
+would.
 
-Run it: ``python -m snippets.send_test_event track http://127.0.0.1:5000/webhooks``
+Run it: ``python -m snippets.send_test_event track
+http://127.0.0.1:5000/webhooks``
 
-The first run creates a key pair for local testing in ``.local/webhook-keys/`` (or in
-the directory named by ``YOURSTORE_WEBHOOK_KEY_DIR``) and writes its public half as
-``jwks.json``; a receiver started with ``YOURSTORE_WEBHOOK_TEST_KEYS`` pointing at that
-file accepts what this command sends. Failed attempts are retried with exponential
-backoff, like the platform retries a delivery your endpoint did not acknowledge.
+The first run creates a key pair for local testing in ``.local/webhook-keys/``
+(or in the directory named by ``YOURSTORE_WEBHOOK_KEY_DIR``) and writes its
+public half as ``jwks.json``; a receiver started with
+``YOURSTORE_WEBHOOK_TEST_KEYS`` pointing at that file accepts what this command
+sends. Failed attempts are retried with exponential backoff, like the platform
+retries a delivery your endpoint did not acknowledge.
 """
 
 # --8<-- [start:imports]
@@ -49,19 +52,29 @@ def _public_jwk(private_key: RSAPrivateKey) -> dict[str, str]:
     canonical = json.dumps(members, separators=(",", ":")).encode()
     thumbprint = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest())
     key_id = "local-" + thumbprint.decode()[:16]
-    return {"kty": "RSA", "kid": key_id, "use": "sig", "alg": "RS256", **members}
+    return {
+        "kty": "RSA",
+        "kid": key_id,
+        "use": "sig",
+        "alg": "RS256",
+        **members,
+    }
 
 
 def load_or_create_key_pair(directory: Path) -> tuple[RSAPrivateKey, str]:
-    """The local signing key and its id: made on first use, kept in ``directory``.
+    """The local signing key and its id: made on first use, kept in
+    ``directory``.
 
-    ``directory/private-key.pem`` is readable by you alone; ``directory/jwks.json``
-    is its public half, the file a receiver is told to trust.
+    ``directory/private-key.pem`` is readable by you alone;
+    ``directory/jwks.json`` is its public half, the file a receiver is told to
+    trust.
     """
     directory.mkdir(parents=True, exist_ok=True)
     pem_path = directory / "private-key.pem"
     if not pem_path.exists():
-        new_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        new_key = rsa.generate_private_key(
+            public_exponent=65537, key_size=2048
+        )
         pem = new_key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -84,7 +97,9 @@ def load_or_create_key_pair(directory: Path) -> tuple[RSAPrivateKey, str]:
     fd, partial_jwks = tempfile.mkstemp(dir=directory)
     with os.fdopen(fd, "w") as jwks_file:
         jwks_file.write(json.dumps(jwks, indent=2) + "\n")
-    os.replace(partial_jwks, directory / "jwks.json")  # never seen half-written
+    os.replace(
+        partial_jwks, directory / "jwks.json"
+    )  # never seen half-written
     return loaded, jwk["kid"]
 
 
@@ -128,13 +143,15 @@ def send_event(
     first_wait: float = FIRST_WAIT,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """POST a signed sample ``event`` to ``url`` until it answers 2xx; its status."""
+    """POST a signed sample ``event`` to ``url`` until a 2xx; its status."""
     if attempts < 1:
         raise ValueError("attempts must be at least 1")
     delivery = sample_delivery(event)
     broken = schemas.problems(f"delivery_{event}", delivery)
     if broken:
-        raise ValueError(f"the sample {event} delivery breaks its schema: {broken}")
+        raise ValueError(
+            f"the sample {event} delivery breaks its schema: {broken}"
+        )
     body = json.dumps(delivery).encode()  # the same bytes on every attempt
     wait = first_wait
     for attempt in range(1, attempts + 1):
@@ -165,7 +182,8 @@ def send_event(
             sleep(wait)
             wait *= 2
     raise DeliveryFailedError(
-        f"{event}: no 2xx from {url} after {attempts} attempt(s); last: {outcome}"
+        f"{event}: no 2xx from {url} after {attempts} attempt(s);"
+        f" last: {outcome}"
     )
 
 
@@ -178,11 +196,15 @@ if __name__ == "__main__":
         description="Send a signed sample delivery to your endpoint.",
     )
     events = [e.value for e in catalog.EVENTS]
-    parser.add_argument("event", choices=[*events, "all"], help="the event to send")
+    parser.add_argument(
+        "event", choices=[*events, "all"], help="the event to send"
+    )
     parser.add_argument(
         "url", help="your endpoint, e.g. http://127.0.0.1:5000/webhooks"
     )
-    parser.add_argument("--attempts", type=int, default=ATTEMPTS, help="tries at most")
+    parser.add_argument(
+        "--attempts", type=int, default=ATTEMPTS, help="tries at most"
+    )
     args = parser.parse_args()
     key_dir = Path(os.environ.get(KEY_DIR_ENV) or DEFAULT_KEY_DIR)
     private_key, key_id = load_or_create_key_pair(key_dir)
@@ -191,7 +213,9 @@ if __name__ == "__main__":
     failed = 0
     for event in events if args.event == "all" else [args.event]:
         try:
-            send_event(event, args.url, private_key, key_id, attempts=args.attempts)
+            send_event(
+                event, args.url, private_key, key_id, attempts=args.attempts
+            )
         except DeliveryFailedError as error:
             print(error, file=sys.stderr)
             failed += 1

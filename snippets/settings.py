@@ -1,15 +1,17 @@
-"""The one place where the platform's name, API base URL and header names are set.
+"""The one place where the platform's name, API base URL and header names are
+set.
 
-Pages read these values through the docs build hook; every block on the site that talks
-to the API embeds the ``settings`` section below (after its own imports, which bring
-``os``), so a block copied from the site carries them.
+Pages read these values through the docs build hook; every block on the site
+that talks to the API embeds the ``settings`` section below (after its own
+imports, which bring ``os``), so a block copied from the site carries them.
 """
 
 import os
 
 # --8<-- [start:settings]
 API_BASE = os.environ.get("YOURSTORE_API_BASE", "https://api.yourstore.com")
-API_KEY_ENV = "YOURSTORE_API_KEY"  # the name of the variable that holds your key
+# The name of the variable that holds your key
+API_KEY_ENV = "YOURSTORE_API_KEY"
 TIMEOUT = (3.05, 15)  # seconds to connect, seconds to wait for the answer
 
 

@@ -1,7 +1,7 @@
 """Turn a ``track`` delivery into a message for the customer.
 
-Each tracking status code gets its own wording; codes that tell the customer nothing
-new (``NY``, ``UN``) produce no message at all.
+Each tracking status code gets its own wording; codes that tell the customer
+nothing new (``NY``, ``UN``) produce no message at all.
 """
 
 # --8<-- [start:imports]
@@ -14,15 +14,24 @@ from typing import Any
 MESSAGES = {
     "AC": "The carrier has your package {tracking_number}; it is on its way.",
     "IT": "Your package {tracking_number} is in transit{eta}.",
-    "AT": "The carrier tried to deliver {tracking_number} and will try again{eta}.",
-    "EX": "There is a problem with {tracking_number}: {exception}. We are on it.",
+    "AT": (
+        "The carrier tried to deliver {tracking_number}"
+        " and will try again{eta}."
+    ),
+    "EX": (
+        "There is a problem with {tracking_number}: {exception}. We are on it."
+    ),
     "DE": "Your package {tracking_number} was delivered.",
-    "SP": "Your package {tracking_number} is waiting at {place} for you to collect.",
-}  # NY (not yet scanned) and UN (unknown) tell the customer nothing: no message
+    "SP": (
+        "Your package {tracking_number} is waiting at {place}"
+        " for you to collect."
+    ),
+    # NY (not yet scanned) and UN (unknown) tell the customer nothing.
+}
 
 
 def customer_message(delivery: dict[str, Any]) -> str | None:
-    """The message to send for a ``track`` delivery, or None when there is none."""
+    """The message to send for a ``track`` delivery, or None."""
     if delivery.get("resource_type") != "API_TRACK":
         return None
     data = delivery["data"]
@@ -39,7 +48,8 @@ def customer_message(delivery: dict[str, Any]) -> str | None:
     return template.format(
         tracking_number=data["tracking_number"],
         eta=f", expected {eta[:10]}" if eta else "",
-        exception=data.get("exception_description") or "the carrier reported an issue",
+        exception=data.get("exception_description")
+        or "the carrier reported an issue",
         place=place or "a collection point",
     )
 

@@ -1,8 +1,9 @@
 """Test code that manages webhooks without a network, a key or an account.
 
-This is a pytest module. It tests ``ensure_webhook`` from the Create a webhook page;
-point its import at your own code and keep the tests. requests-mock's pytest plugin
-provides the ``requests_mock`` fixture once the package is installed.
+This is a pytest module. It tests ``ensure_webhook`` from the Create a webhook
+page; point its import at your own code and keep the tests. requests-mock's
+pytest plugin provides the ``requests_mock`` fixture once the package is
+installed.
 
 Run it: ``pytest snippets/testing.py``
 """
@@ -24,7 +25,9 @@ WEBHOOKS = f"{API_BASE}/v1/environment/webhooks"
 MY_URL = "https://example.com/webhooks"
 
 
-def api_error(error_code: str, error_type: str, message: str) -> dict[str, Any]:
+def api_error(
+    error_code: str, error_type: str, message: str
+) -> dict[str, Any]:
     """An error body in the platform's shape."""
     return {
         "request_id": "5a4a6bd5-9f5e-4a3b-8d0e-1c2b3a4d5e6f",
@@ -47,7 +50,9 @@ def api(requests_mock: Mocker, monkeypatch: pytest.MonkeyPatch) -> Mocker:
 
 
 def test_creates_the_webhook(api: Mocker) -> None:
-    api.post(WEBHOOKS, json={"webhook_id": "1", "url": MY_URL, "event": "track"})
+    api.post(
+        WEBHOOKS, json={"webhook_id": "1", "url": MY_URL, "event": "track"}
+    )
 
     webhook = ensure_webhook(api_session(), MY_URL, "track")
 
@@ -55,13 +60,21 @@ def test_creates_the_webhook(api: Mocker) -> None:
     sent = api.last_request
     assert sent.json() == {"url": MY_URL, "event": "track"}
     assert sent.headers["API-Key"] == "test-key"
-    assert sent.timeout is not None  # a call without a timeout can hang forever
+    assert (
+        sent.timeout is not None
+    )  # a call without a timeout can hang forever
 
 
 def test_moves_the_existing_webhook_after_a_409(api: Mocker) -> None:
-    conflict = api_error("webhook_event_type_conflict", "business_rules", "Exists.")
+    conflict = api_error(
+        "webhook_event_type_conflict", "business_rules", "Exists."
+    )
     api.post(WEBHOOKS, status_code=409, json=conflict)
-    old = {"webhook_id": "7", "url": "https://old.example.com/hooks", "event": "track"}
+    old = {
+        "webhook_id": "7",
+        "url": "https://old.example.com/hooks",
+        "event": "track",
+    }
     api.get(WEBHOOKS, json=[old])
     put = api.put(f"{WEBHOOKS}/7", status_code=204)
 
@@ -73,9 +86,13 @@ def test_moves_the_existing_webhook_after_a_409(api: Mocker) -> None:
 
 
 def test_changes_nothing_when_already_set_up(api: Mocker) -> None:
-    conflict = api_error("webhook_event_type_conflict", "business_rules", "Exists.")
+    conflict = api_error(
+        "webhook_event_type_conflict", "business_rules", "Exists."
+    )
     api.post(WEBHOOKS, status_code=409, json=conflict)
-    api.get(WEBHOOKS, json=[{"webhook_id": "7", "url": MY_URL, "event": "track"}])
+    api.get(
+        WEBHOOKS, json=[{"webhook_id": "7", "url": MY_URL, "event": "track"}]
+    )
 
     ensure_webhook(api_session(), MY_URL, "track")
 

@@ -1,9 +1,10 @@
-"""Verify that a delivery comes from the platform: signature, key id and timestamp.
+"""Verify that a delivery comes from the platform: signature, key id and
+timestamp.
 
-The platform signs ``"{timestamp}.{raw body}"`` with RSA-SHA256 (PKCS#1 v1.5) and sends
-the base64 signature, the id of the signing key and the timestamp in three headers. Its
-public keys are published as a JWKS. Both receivers call :func:`verify_delivery` on the
-raw body before they parse it.
+The platform signs ``"{timestamp}.{raw body}"`` with RSA-SHA256 (PKCS#1 v1.5)
+and sends the base64 signature, the id of the signing key and the timestamp in
+three headers. Its public keys are published as a JWKS. Both receivers call
+:func:`verify_delivery` on the raw body before they parse it.
 
 Check the published test vector: ``python -m snippets.verify_signatures``
 """
@@ -75,9 +76,12 @@ def _public_keys(jwks: Any) -> dict[str, RSAPublicKey]:
 class KeySet:
     """The platform's public keys by key id, from its JWKS, cached."""
 
-    def __init__(self, jwks_url: str, min_refresh_interval: float = 60) -> None:
+    def __init__(
+        self, jwks_url: str, min_refresh_interval: float = 60
+    ) -> None:
         self.jwks_url = jwks_url
-        self.min_refresh_interval = min_refresh_interval  # seconds between fetches
+        # Seconds between fetches
+        self.min_refresh_interval = min_refresh_interval
         self._keys: dict[str, RSAPublicKey] = {}
         self._fetched_at: float | None = None  # when the JWKS was last fetched
         self._fetch_failed = False
@@ -109,12 +113,18 @@ class KeySet:
                 try:
                     self._keys = _public_keys(self._fetch())
                     self._fetch_failed = False
-                except (requests.RequestException, ValueError, OSError) as error:
+                except (
+                    requests.RequestException,
+                    ValueError,
+                    OSError,
+                ) as error:
                     log.warning("could not fetch the signing keys: %s", error)
                     self._fetch_failed = True
-            # else: fetched moments ago, so made-up key ids cannot force fetches
+            # else: fetched moments ago, so made-up key ids cannot force
+            # fetches
             if self._fetch_failed:
-                # Our fault, not the sender's: 503 makes the platform retry later.
+                # Our fault, not the sender's: 503 makes the platform retry
+                # later.
                 raise SignatureError(503, "signing keys unavailable")
 
     def _fetch(self) -> dict[str, Any]:
@@ -127,8 +137,9 @@ class LocalKeySet(KeySet):
     """The local sender's public keys, read from its JWKS file."""
 
     def __init__(self, path: Path) -> None:
-        # Read when first needed and again for a new key id: a receiver may start
-        # before the sender makes its key pair, and a new pair needs no restart.
+        # Read when first needed and again for a new key id: a receiver may
+        # start before the sender makes its key pair, and a new pair needs no
+        # restart.
         super().__init__(path.resolve().as_uri(), min_refresh_interval=0)
         self.path = path
 
@@ -142,7 +153,7 @@ def verify_delivery(
     keys: KeySet,
     now: float | None = None,
 ) -> None:
-    """Return if the platform signed ``body`` lately, else raise SignatureError."""
+    """Return if the platform signed ``body`` lately; else SignatureError."""
     named = {name.lower(): value for name, value in headers.items()}
     key_id = named.get(KEY_ID_HEADER, "")
     signature = named.get(SIGNATURE_HEADER, "")
@@ -170,7 +181,7 @@ def verify_delivery(
 
 
 def trusted_keys() -> KeySet:
-    """The platform's keys; the local sender's if TEST_KEYS_ENV names a file."""
+    """The platform's keys; the local sender's if TEST_KEYS_ENV is set."""
     test_keys = os.environ.get(TEST_KEYS_ENV)
     if test_keys:
         log.warning("trusting the local test keys in %s", test_keys)

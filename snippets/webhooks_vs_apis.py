@@ -1,8 +1,8 @@
 """Pull versus push: poll the tracking endpoint, or let a webhook tell you.
 
-``poll_tracking`` is the pull side: it asks the API on a timer until the package is
-delivered and counts how many answers said nothing new. ``app`` is the push side: a
-webhook handler the platform calls once per tracking event.
+``poll_tracking`` is the pull side: it asks the API on a timer until the
+package is delivered and counts how many answers said nothing new. ``app`` is
+the push side: a webhook handler the platform calls once per tracking event.
 """
 
 from typing import Any
@@ -77,7 +77,11 @@ def receive_delivery() -> tuple[str, int]:
         return "expected a JSON delivery", 400
     if delivery["resource_type"] == "API_TRACK":
         data = delivery.get("data") or {}
-        log.info("%s is now %s", data.get("tracking_number"), data.get("status_code"))
+        log.info(
+            "%s is now %s",
+            data.get("tracking_number"),
+            data.get("status_code"),
+        )
     return "", 204
 
 

@@ -1,21 +1,25 @@
-"""The site's performance budget, measured in one run: ``python -m tests.benchmark``.
+"""The site's performance budget, measured in one run: ``python -m
+tests.benchmark``.
 
 Prints, side by side:
 
-* the median time of ``mkdocs build --strict`` against a bare mkdocs-material build
+* the median time of ``mkdocs build --strict`` against a bare mkdocs-material
+build
   of the same pages (same Markdown extensions; none of this project's hooks,
   generated tables, overrides or validation); budget: ratio 1.3;
 * the time of the test suite (``pytest --cov``, as ``make test`` runs it);
-* each page's first-load weight: the HTML plus every CSS and JS file it loads (the
+* each page's first-load weight: the HTML plus every CSS and JS file it loads
+(the
   search worker included), raw and gzip; budget: 70 KB gzip;
 * requests to hosts other than 127.0.0.1; budget: 0;
 * Lighthouse (npm ``lighthouse@12.2.3``, installed on first use into
-  ``.cache/lighthouse``) for every page, mobile: performance, accessibility, best
-  practices and SEO; goal: 100.
+  ``.cache/lighthouse``) for every page, mobile: performance, accessibility,
+  best practices and SEO; goal: 100.
 
-It is a measurement, not a test: it exits 1 when a budget is missed, so CI could gate
-on it, but ``make test`` does not run it. Chromium comes from ``CHROMIUM_PATH`` or
-``/usr/bin/chromium``; ``--quick`` skips the suite and Lighthouse.
+It is a measurement, not a test: it exits 1 when a budget is missed, so CI
+could gate on it, but ``make test`` does not run it. Chromium comes from
+``CHROMIUM_PATH`` or ``/usr/bin/chromium``; ``--quick`` skips the suite and
+Lighthouse.
 """
 
 from __future__ import annotations
@@ -46,13 +50,31 @@ LIGHTHOUSE_DIR = ROOT / ".cache" / "lighthouse"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 BUILD_RATIO_BUDGET = 1.3
 GZIP_BUDGET = 70 * 1024
-WEIGHED = (".html", ".css", ".js", "/")  # what a first load weighs: HTML, CSS, JS
-ENV = {**os.environ, "DISABLE_MKDOCS_2_WARNING": "true", "NO_MKDOCS_2_WARNING": "1"}
+WEIGHED = (
+    ".html",
+    ".css",
+    ".js",
+    "/",
+)  # what a first load weighs: HTML, CSS, JS
+ENV = {
+    **os.environ,
+    "DISABLE_MKDOCS_2_WARNING": "true",
+    "NO_MKDOCS_2_WARNING": "1",
+}
 
 
-# ------------------------------------------------------------------------ build
+# ------------------------------------------------------------------------
+# build
 def _build_seconds(config: Path, site_dir: Path, strict: bool) -> float:
-    command = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(config)]
+    command = [
+        sys.executable,
+        "-m",
+        "mkdocs",
+        "build",
+        "-q",
+        "-f",
+        str(config),
+    ]
     command += ["-d", str(site_dir)] + (["--strict"] if strict else [])
     start = time.perf_counter()
     subprocess.run(command, cwd=config.parent, env=ENV, check=True)
@@ -60,7 +82,8 @@ def _build_seconds(config: Path, site_dir: Path, strict: bool) -> float:
 
 
 def _plain(value: object) -> object:
-    """A config value as YAML can write it (``!relative`` paths become strings)."""
+    """A config value as YAML can write it (``!relative`` paths become
+    strings)."""
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -72,9 +95,9 @@ def bare_project(into: Path) -> Path:
     """The same pages under a bare mkdocs-material config.
 
     The bare build keeps what makes the pages render the same (the Markdown
-    extensions, snippets included) and drops what this project adds: the build hooks
-    (placeholders), generated tables, theme overrides, extra CSS, link validation and
-    strict mode.
+    extensions, snippets included) and drops what this project adds: the build
+    hooks (placeholders), generated tables, theme overrides, extra CSS, link
+    validation and strict mode.
     """
     ours = load_config(str(ROOT / "mkdocs.yml"))
     extensions = [
@@ -108,16 +131,27 @@ def build_times(runs: int, work: Path) -> tuple[float, float]:
     config = bare_project(work / "bare")
     ours, bare = [], []
     for _ in range(runs):
-        ours.append(_build_seconds(ROOT / "mkdocs.yml", work / "site-ours", True))
+        ours.append(
+            _build_seconds(ROOT / "mkdocs.yml", work / "site-ours", True)
+        )
         bare.append(_build_seconds(config, work / "site-bare", False))
     return statistics.median(ours), statistics.median(bare)
 
 
-# ------------------------------------------------------------------------ suite
+# ------------------------------------------------------------------------
+# suite
 def suite_time(work: Path) -> tuple[float, str]:
     """Seconds the test suite takes, and its last line (how many passed)."""
     env = {**ENV, "COVERAGE_FILE": str(work / ".coverage")}
-    command = [sys.executable, "-m", "pytest", "--cov", "-q", "-p", "no:cacheprovider"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--cov",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
     start = time.perf_counter()
     result = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, check=False
@@ -148,7 +182,8 @@ def _kind(url: str) -> str:
 
 
 def page_weights(chromium: str, pages: list[str], base: str) -> list[Weight]:
-    """What a first visit to each page downloads, in a fresh browser context."""
+    """What a first visit to each page downloads, in a fresh browser
+    context."""
     weights = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium)
@@ -164,7 +199,9 @@ def page_weights(chromium: str, pages: list[str], base: str) -> list[Weight]:
                     weight.offsite.append(route.request.url)
                     route.abort("blockedbyclient")
 
-            def record(request: Request, bodies: dict[str, bytes] = bodies) -> None:
+            def record(
+                request: Request, bodies: dict[str, bytes] = bodies
+            ) -> None:
                 response = request.response()
                 path = urlsplit(request.url).path
                 if response and response.ok and path.endswith(WEIGHED):
@@ -181,7 +218,9 @@ def page_weights(chromium: str, pages: list[str], base: str) -> list[Weight]:
             for url, body in bodies.items():
                 size = len(gzip.compress(body, 9))
                 kind = _kind(url)
-                weight.gzip_by_kind[kind] = weight.gzip_by_kind.get(kind, 0) + size
+                weight.gzip_by_kind[kind] = (
+                    weight.gzip_by_kind.get(kind, 0) + size
+                )
             weight.gzipped = sum(weight.gzip_by_kind.values())
             weights.append(weight)
         browser.close()
@@ -190,15 +229,25 @@ def page_weights(chromium: str, pages: list[str], base: str) -> list[Weight]:
 
 # ------------------------------------------------------------------ lighthouse
 def lighthouse_cli() -> Path:
-    """The Lighthouse CLI, installed with npm into the ignored cache on first use."""
+    """The Lighthouse CLI, installed with npm into the ignored cache on first
+    use."""
     cli = LIGHTHOUSE_DIR / "node_modules" / "lighthouse" / "cli" / "index.js"
     if not cli.is_file():
         LIGHTHOUSE_DIR.mkdir(parents=True, exist_ok=True)
         npm = shutil.which("npm")
         if npm is None:
-            raise SystemExit("Lighthouse needs Node.js and npm (apt-get install npm)")
+            raise SystemExit(
+                "Lighthouse needs Node.js and npm (apt-get install npm)"
+            )
         subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--silent", LIGHTHOUSE],
+            [
+                npm,
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--silent",
+                LIGHTHOUSE,
+            ],
             cwd=LIGHTHOUSE_DIR,
             check=True,
         )
@@ -226,7 +275,10 @@ def lighthouse_scores(chromium: str, url: str, work: Path) -> dict[str, int]:
         print(result.stderr.decode()[-2000:], file=sys.stderr)
         return dict.fromkeys(CATEGORIES, 0)
     categories = json.loads(report.read_text())["categories"]
-    return {name: round((categories[name]["score"] or 0) * 100) for name in CATEGORIES}
+    return {
+        name: round((categories[name]["score"] or 0) * 100)
+        for name in CATEGORIES
+    }
 
 
 # ---------------------------------------------------------------------- report
@@ -236,9 +288,13 @@ def _kb(size: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="builds of each kind")
     parser.add_argument(
-        "--quick", action="store_true", help="skip the test suite and Lighthouse"
+        "--runs", type=int, default=5, help="builds of each kind"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="skip the test suite and Lighthouse",
     )
     args = parser.parse_args(argv)
     chromium = find_chromium()
@@ -260,7 +316,9 @@ def main(argv: list[str] | None = None) -> int:
 
         if not args.quick:
             seconds, summary = suite_time(work)
-            print(f"\nTest suite (pytest --cov)      {seconds:6.1f} s   ({summary})")
+            print(
+                f"\nTest suite (pytest --cov)      {seconds:6.1f} s   ({summary})"
+            )
 
         with serve_site(work / "site-ours") as site:
             base, pages = site.base, site.pages
@@ -268,13 +326,15 @@ def main(argv: list[str] | None = None) -> int:
             scores = {}
             if not args.quick:
                 for url in pages:
-                    scores[url.removeprefix(base) or "(home)"] = lighthouse_scores(
-                        chromium, url, work
+                    scores[url.removeprefix(base) or "(home)"] = (
+                        lighthouse_scores(chromium, url, work)
                     )
 
     name_width = max(len(w.page) for w in weights)
     kinds = ("html", "css", "js", "worker")
-    print(f"\nFirst load per page: HTML + CSS + JS (budget {_kb(GZIP_BUDGET)} gzip)")
+    print(
+        f"\nFirst load per page: HTML + CSS + JS (budget {_kb(GZIP_BUDGET)} gzip)"
+    )
     header = f"  {'page':<{name_width}}  {'files':>5}  {'raw KB':>7}  {'gzip KB':>7}"
     header += "".join(f"  {k:>6}" for k in kinds) + "  offsite"
     header += "  perf  a11y  best  seo" if scores else ""
@@ -282,7 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     for w in weights:
         line = f"  {w.page:<{name_width}}  {w.files:>5}  {w.raw / 1024:>7.1f}"
         line += f"  {w.gzipped / 1024:>7.1f}"
-        line += "".join(f"  {w.gzip_by_kind.get(k, 0) / 1024:>6.1f}" for k in kinds)
+        line += "".join(
+            f"  {w.gzip_by_kind.get(k, 0) / 1024:>6.1f}" for k in kinds
+        )
         line += f"  {len(w.offsite):>7}"
         if scores:
             s = scores[w.page]
@@ -309,7 +371,10 @@ def main(argv: list[str] | None = None) -> int:
             + " (goal 100)"
         )
 
-    print("\nBudget: " + ("met" if not missed else "missed: " + "; ".join(missed)))
+    print(
+        "\nBudget: "
+        + ("met" if not missed else "missed: " + "; ".join(missed))
+    )
     return 1 if missed else 0
 
 

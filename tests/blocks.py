@@ -1,23 +1,24 @@
 """Read every code block of the site, and take shell and curl commands apart.
 
-The checks in ``tests/test_docs_*.py`` work on what a reader sees: the built HTML, where
-snippets are expanded, placeholders filled and tables generated. Each HTML block is
-paired with the fence it came from in ``docs/`` (same page, same order), so a check can
-also look at how the block was written (a Python block must be made of named snippet
-sections, not pasted code).
+The checks in ``tests/test_docs_*.py`` work on what a reader sees: the built
+HTML, where snippets are expanded, placeholders filled and tables generated.
+Each HTML block is paired with the fence it came from in ``docs/`` (same page,
+same order), so a check can also look at how the block was written (a Python
+block must be made of named snippet sections, not pasted code).
 
 Markers a page puts on a fence (they land on the block's ``div.highlight``):
 
 ``data-schema="<name>"`` (JSON)
     The schema in ``snippets.schemas.SCHEMAS`` the block must match.
 ``data-response`` (JSON)
-    The block is the answer to the nearest API curl above it on the page; it must equal
-    what the fake API answers, ids and timestamps aside.
+    The block is the answer to the nearest API curl above it on the page; it
+    must equal what the fake API answers, ids and timestamps aside.
 ``data-expect="409"`` (bash)
-    The HTTP status each curl in the block gets, in order (``"200 409"``). Without it an
-    API curl must get a 2xx.
+    The HTTP status each curl in the block gets, in order (``"200 409"``).
+    Without it an API curl must get a 2xx.
 ``data-receiver="snippets.module:app"`` (bash)
-    curls to ``http://127.0.0.1:PORT/...`` are replayed against that app's test client.
+    curls to ``http://127.0.0.1:PORT/...`` are replayed against that app's test
+    client.
 ``data-fragment="why"`` (python)
     Code that is not a whole program; it is not run, but it must compile.
 """
@@ -91,7 +92,8 @@ FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 
 
 def fences(markdown: str) -> list[Fence]:
-    """The fenced code blocks of a Markdown text, nested ones included, in order."""
+    """The fenced code blocks of a Markdown text, nested ones included, in
+    order."""
     found: list[Fence] = []
     lines = markdown.splitlines()
     number = 0
@@ -121,12 +123,15 @@ def fences(markdown: str) -> list[Fence]:
 
 
 def _tab_labels(node: Tag) -> tuple[str | None, tuple[str, ...]]:
-    """The label of the content tab holding ``node``, and the labels of its set."""
+    """The label of the content tab holding ``node``, and the labels of its
+    set."""
     block = node.find_parent("div", class_="tabbed-block")
     if block is None:
         return None, ()
     tabbed_set = block.find_parent("div", class_="tabbed-set")
-    blocks = tabbed_set.select(":scope > div.tabbed-content > div.tabbed-block")
+    blocks = tabbed_set.select(
+        ":scope > div.tabbed-content > div.tabbed-block"
+    )
     labels = [
         label.get_text(strip=True)
         for label in tabbed_set.select(":scope > div.tabbed-labels > label")
@@ -141,15 +146,22 @@ def article(soup: BeautifulSoup) -> Tag:
 
 
 def html_blocks(soup: BeautifulSoup, page: str) -> list[Block]:
-    """Every code block of a built page: highlighted blocks and any bare ``<pre>``."""
+    """Every code block of a built page: highlighted blocks and any bare
+    ``<pre>``."""
     blocks: list[Block] = []
     for pre in article(soup).find_all("pre"):
         holder = pre.find_parent("div", class_="highlight")
-        if holder is None:  # a <pre> the highlighter did not produce: claimed by none
-            blocks.append(Block(page, len(blocks), "", pre.get_text(), {"raw": ""}))
+        if (
+            holder is None
+        ):  # a <pre> the highlighter did not produce: claimed by none
+            blocks.append(
+                Block(page, len(blocks), "", pre.get_text(), {"raw": ""})
+            )
             continue
         langs = [
-            c[len("language-") :] for c in holder["class"] if c.startswith("language-")
+            c[len("language-") :]
+            for c in holder["class"]
+            if c.startswith("language-")
         ]
         title = holder.select_one(":scope > span.filename")
         code = pre.find("code")
@@ -160,7 +172,11 @@ def html_blocks(soup: BeautifulSoup, page: str) -> list[Block]:
                 index=len(blocks),
                 lang=langs[0] if langs else "",
                 text=(code or pre).get_text(),
-                attrs={k: v for k, v in holder.attrs.items() if k.startswith("data-")},
+                attrs={
+                    k: v
+                    for k, v in holder.attrs.items()
+                    if k.startswith("data-")
+                },
                 title=title.get_text(strip=True) if title else None,
                 tab=tab,
                 tabs=tabs,
@@ -173,7 +189,9 @@ def site_blocks(site: Path, docs: Path = DOCS) -> dict[str, list[Block]]:
     """The code blocks of every page, each paired with its source fence."""
     pages: dict[str, list[Block]] = {}
     for page in source_pages(docs):
-        soup = BeautifulSoup((site / html_path(page)).read_text(), "html.parser")
+        soup = BeautifulSoup(
+            (site / html_path(page)).read_text(), "html.parser"
+        )
         blocks = html_blocks(soup, page)
         sources = fences((docs / page).read_text())
         for block, fence in zip(blocks, sources, strict=False):
@@ -191,13 +209,17 @@ def inline_code(soup: BeautifulSoup) -> list[str]:
     ]
 
 
-# -------------------------------------------------------------- snippet sections
-SECTION_LINE = re.compile(r"^(?P<path>snippets/[\w/]+\.py):(?P<section>[\w-]+)$")
+# -------------------------------------------------------------- snippet
+# sections
+SECTION_LINE = re.compile(
+    r"^(?P<path>snippets/[\w/]+\.py):(?P<section>[\w-]+)$"
+)
 SECTION_MARK = re.compile(r"#\s*--8<--\s*\[(start|end):([\w-]+)\]")
 
 
 def section_refs(body: str) -> list[tuple[str, str]] | None:
-    """``[(file, section), ...]`` when a fence holds only named snippet sections."""
+    """``[(file, section), ...]`` when a fence holds only named snippet
+    sections."""
     lines = [line.strip() for line in body.strip().splitlines()]
     if len(lines) < 3 or lines[0] != "--8<--" or lines[-1] != "--8<--":
         return None
@@ -208,7 +230,8 @@ def section_refs(body: str) -> list[tuple[str, str]] | None:
 
 
 def section(path: str, name: str, root: Path = ROOT) -> str:
-    """The text of section ``name`` of ``path``, as pymdownx.snippets embeds it."""
+    """The text of section ``name`` of ``path``, as pymdownx.snippets embeds
+    it."""
     lines = (root / path).read_text().splitlines()
     inside, kept, found = False, [], False
     for line in lines:
@@ -240,7 +263,8 @@ ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
 def commands(script: str) -> list[Command]:
-    """The commands of a shell block: continuations joined, comments dropped."""
+    """The commands of a shell block: continuations joined, comments
+    dropped."""
     joined = re.sub(r"\\\n", " ", script)
     found: list[Command] = []
     pending = ""
@@ -292,13 +316,22 @@ class CurlError(ValueError):
 
 
 FLAGS = {"-i", "--include", "-s", "--silent", "-S", "--show-error"}
-WITH_VALUE = {"-X", "--request", "-H", "--header", "-d", "--data", "--data-raw"}
+WITH_VALUE = {
+    "-X",
+    "--request",
+    "-H",
+    "--header",
+    "-d",
+    "--data",
+    "--data-raw",
+}
 WITH_VALUE |= {"--data-binary", "--json", "--url"}
 
 
 def parse_curl(words: list[str], variables: dict[str, str]) -> Curl:
     """A curl command (already split by shlex) as a request. ``$NAME`` and
-    ``${NAME}`` are filled from ``variables``; any other variable is an error."""
+    ``${NAME}`` are filled from ``variables``; any other variable is an
+    error."""
 
     def expand(text: str) -> str:
         def value(match: re.Match[str]) -> str:
@@ -319,7 +352,10 @@ def parse_curl(words: list[str], variables: dict[str, str]) -> Curl:
     rest = words[1:]
     while rest:
         word = rest.pop(0)
-        if re.fullmatch(r"-[A-Za-z]\S+", word) and word not in FLAGS | WITH_VALUE:
+        if (
+            re.fullmatch(r"-[A-Za-z]\S+", word)
+            and word not in FLAGS | WITH_VALUE
+        ):
             # a cluster of short options: -iX POST, -sSd '{}', -XPOST
             expanded: list[str] = []
             for position, letter in enumerate(word[1:], start=2):
@@ -347,7 +383,9 @@ def parse_curl(words: list[str], variables: dict[str, str]) -> Curl:
                 url = value
             else:
                 if value.startswith("@"):
-                    raise CurlError(f"{word} {value}: bodies from files are not shown")
+                    raise CurlError(
+                        f"{word} {value}: bodies from files are not shown"
+                    )
                 if body is not None:
                     raise CurlError("more than one body")
                 body = value
@@ -373,12 +411,17 @@ def parse_curl(words: list[str], variables: dict[str, str]) -> Curl:
     )
 
 
-# --------------------------------------------------------- names the code knows
+# --------------------------------------------------------- names the code
+# knows
 @cache
 def code_vocabulary(root: Path = ROOT) -> frozenset[str]:
-    """Every identifier, attribute, argument and string in snippets/ and the fake."""
+    """Every identifier, attribute, argument and string in snippets/ and the
+    fake."""
     names: set[str] = set()
-    files = [*sorted((root / "snippets").glob("*.py")), root / "tests" / "fake_api.py"]
+    files = [
+        *sorted((root / "snippets").glob("*.py")),
+        root / "tests" / "fake_api.py",
+    ]
     for path in files:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
@@ -393,7 +436,9 @@ def code_vocabulary(root: Path = ROOT) -> frozenset[str]:
             elif isinstance(node, ast.alias):
                 names.update((node.asname or node.name).split("."))
                 names.update(node.name.split("."))
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            elif isinstance(node, ast.Constant) and isinstance(
+                node.value, str
+            ):
                 names.add(node.value)
             elif isinstance(node, ast.keyword) and node.arg:
                 names.add(node.arg)

@@ -1,16 +1,18 @@
 """Fixtures and helpers for the tests that drive the built site in Chromium.
 
-``tests/test_browser.py`` and ``tests/test_accessibility.py`` import the fixtures they
-use from here: ``site``, ``chromium_path`` and ``browser_type_launch_args`` (which
-points pytest-playwright's ``browser`` at the system's Chromium).
+``tests/test_browser.py`` and ``tests/test_accessibility.py`` import the
+fixtures they use from here: ``site``, ``chromium_path`` and
+``browser_type_launch_args`` (which points pytest-playwright's ``browser`` at
+the system's Chromium).
 
-The built site is served over HTTP on 127.0.0.1 under the same path as in production
-(the path of ``site_url``), with the site's own 404 page for unknown addresses, as
-GitHub Pages does. Every browser context made by :func:`open_context` aborts and
-records any request that would leave 127.0.0.1.
+The built site is served over HTTP on 127.0.0.1 under the same path as in
+production (the path of ``site_url``), with the site's own 404 page for unknown
+addresses, as GitHub Pages does. Every browser context made by
+:func:`open_context` aborts and records any request that would leave 127.0.0.1.
 
-Chromium is found through ``CHROMIUM_PATH``, then ``/usr/bin/chromium``, then ``PATH``.
-Without it the browser tests skip, except under CI (``CI`` set), where they fail.
+Chromium is found through ``CHROMIUM_PATH``, then ``/usr/bin/chromium``, then
+``PATH``. Without it the browser tests skip, except under CI (``CI`` set),
+where they fail.
 """
 
 from __future__ import annotations
@@ -30,10 +32,19 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Route,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-PALETTES = {"light": "default", "dark": "slate"}  # media scheme -> Material scheme
+PALETTES = {
+    "light": "default",
+    "dark": "slate",
+}  # media scheme -> Material scheme
 INSTALL_HINT = (
     "install Chromium (Debian: apt-get install chromium) or set CHROMIUM_PATH"
 )
@@ -42,12 +53,15 @@ INSTALL_HINT = (
 def find_chromium() -> str | None:
     """The Chromium (or Chrome) executable to drive, or None."""
     candidates = [os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium"]
-    candidates += [shutil.which(n) for n in ("chromium", "chromium-browser", "chrome")]
+    candidates += [
+        shutil.which(n) for n in ("chromium", "chromium-browser", "chrome")
+    ]
     return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
 def require_chromium() -> str:
-    """The browser to drive; skips the test without one, or fails it under CI."""
+    """The browser to drive; skips the test without one, or fails it under
+    CI."""
     path = find_chromium()
     if path is None:
         message = f"no Chromium found: {INSTALL_HINT}"
@@ -63,14 +77,19 @@ def chromium_path_fixture() -> str:
 
 
 @pytest.fixture(scope="session", name="browser_type_launch_args")
-def launch_args_fixture(browser_type_launch_args: dict, chromium_path: str) -> dict:
-    """pytest-playwright's launch arguments, pointed at the system's Chromium."""
+def launch_args_fixture(
+    browser_type_launch_args: dict, chromium_path: str
+) -> dict:
+    """pytest-playwright's launch arguments, pointed at the system's
+    Chromium."""
     return {**browser_type_launch_args, "executable_path": chromium_path}
 
 
-# ----------------------------------------------------------------------- server
+# -----------------------------------------------------------------------
+# server
 class _SiteHandler(SimpleHTTPRequestHandler):
-    """Serves ``directory`` under ``prefix``; anything else gets the site's 404 page."""
+    """Serves ``directory`` under ``prefix``; anything else gets the site's 404
+    page."""
 
     prefix = "/"
 
@@ -101,7 +120,8 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 
 @dataclass
 class Site:
-    """The built site as served: its base URL and the pages its sitemap lists."""
+    """The built site as served: its base URL and the pages its sitemap
+    lists."""
 
     root: Path
     base: str  # e.g. http://127.0.0.1:PORT/shipping-webhooks-docs/
@@ -116,10 +136,13 @@ class Site:
 
 
 def sitemap_paths(site_dir: Path) -> tuple[str, list[str]]:
-    """The published site URL and every page path below it, from sitemap.xml."""
+    """The published site URL and every page path below it, from
+    sitemap.xml."""
     tree = ET.parse(site_dir / "sitemap.xml")
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
-    locs = [loc.text or "" for loc in tree.getroot().iterfind("s:url/s:loc", ns)]
+    locs = [
+        loc.text or "" for loc in tree.getroot().iterfind("s:url/s:loc", ns)
+    ]
     assert locs, "the sitemap lists no pages"
     home = min(locs, key=len)  # the home page's address is the site URL
     assert all(loc.startswith(home) for loc in locs), locs
@@ -128,7 +151,8 @@ def sitemap_paths(site_dir: Path) -> tuple[str, list[str]]:
 
 @contextmanager
 def serve_site(site_dir: Path) -> Iterator[Site]:
-    """Serve a built site on 127.0.0.1 at its production path until the block ends."""
+    """Serve a built site on 127.0.0.1 at its production path until the block
+    ends."""
     site_url, paths = sitemap_paths(site_dir)
     prefix = urlsplit(site_url).path or "/"
     handler = type("Handler", (_SiteHandler,), {"prefix": prefix})
@@ -153,13 +177,18 @@ def site_fixture(built_site: Path) -> Iterator[Site]:
         yield site
 
 
-# ---------------------------------------------------------------------- browser
+# ----------------------------------------------------------------------
+# browser
 @dataclass
 class Watch:
     """What a browser context did that a reader would not want."""
 
-    offsite: list[str] = field(default_factory=list)  # requests leaving 127.0.0.1
-    errors: list[str] = field(default_factory=list)  # console errors, page errors
+    offsite: list[str] = field(
+        default_factory=list
+    )  # requests leaving 127.0.0.1
+    errors: list[str] = field(
+        default_factory=list
+    )  # console errors, page errors
 
     def clear(self) -> None:
         self.offsite.clear()
@@ -168,7 +197,9 @@ class Watch:
 
 def _guard(watch: Watch, route: Route) -> None:
     url = route.request.url
-    if urlsplit(url).hostname == "127.0.0.1" or url.startswith(("data:", "blob:")):
+    if urlsplit(url).hostname == "127.0.0.1" or url.startswith(
+        ("data:", "blob:")
+    ):
         route.continue_()
     else:
         watch.offsite.append(url)
@@ -178,7 +209,8 @@ def _guard(watch: Watch, route: Route) -> None:
 def open_context(
     browser: Browser, palette: str = "light", **options: object
 ) -> tuple[BrowserContext, Watch]:
-    """A fresh context in the ``light`` or ``dark`` system palette, with a guard."""
+    """A fresh context in the ``light`` or ``dark`` system palette, with a
+    guard."""
     context = browser.new_context(color_scheme=palette, **options)
     context.set_default_timeout(10_000)
     watch = Watch()
@@ -186,11 +218,15 @@ def open_context(
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":
-            watch.errors.append(f"console: {message.text} ({message.location})")
+            watch.errors.append(
+                f"console: {message.text} ({message.location})"
+            )
 
     def on_page(page: Page) -> None:
         page.on("console", on_console)
-        page.on("pageerror", lambda error: watch.errors.append(f"page: {error}"))
+        page.on(
+            "pageerror", lambda error: watch.errors.append(f"page: {error}")
+        )
 
     context.on("page", on_page)
     return context, watch
@@ -199,8 +235,8 @@ def open_context(
 def visit(page: Page, url: str, *, settle: bool = False) -> int:
     """Load ``url`` (its scripts have run); the HTTP status.
 
-    With ``settle``, also wait until the network has been idle for a moment, so late
-    requests (the search index, the search worker) are seen too.
+    With ``settle``, also wait until the network has been idle for a moment, so
+    late requests (the search index, the search worker) are seen too.
     """
     response = page.goto(url, wait_until="load")
     if settle:
@@ -219,11 +255,16 @@ ANNOTATION = re.compile(r"\s*# \(\d+\)!?$")
 
 
 def snippet_section(spec: str) -> str:
-    """The text pymdownx.snippets embeds for ``path:section``, markers removed."""
+    """The text pymdownx.snippets embeds for ``path:section``, markers
+    removed."""
     path, _, name = spec.partition(":")
     lines = (ROOT / path).read_text().splitlines()
-    start = lines.index(next(x for x in lines if x.strip().endswith(f"[start:{name}]")))
-    end = lines.index(next(x for x in lines if x.strip().endswith(f"[end:{name}]")))
+    start = lines.index(
+        next(x for x in lines if x.strip().endswith(f"[start:{name}]"))
+    )
+    end = lines.index(
+        next(x for x in lines if x.strip().endswith(f"[end:{name}]"))
+    )
     body = [x for x in lines[start + 1 : end] if not SECTION_MARK.match(x)]
     return textwrap.dedent("\n".join(body))
 
@@ -236,10 +277,11 @@ SNIPPET_BLOCK = re.compile(
 
 
 def composed_blocks(markdown: str) -> list[str]:
-    """Each Python block of a page built from snippet sections, as a reader copies it.
+    """Each Python block of a page built from snippet sections, as a reader
+    copies it.
 
-    Annotation markers (``# (1)!``) are left out: the theme turns them into buttons
-    that are not part of the code.
+    Annotation markers (``# (1)!``) are left out: the theme turns them into
+    buttons that are not part of the code.
     """
     blocks = []
     for match in SNIPPET_BLOCK.finditer(markdown):
@@ -251,9 +293,15 @@ def composed_blocks(markdown: str) -> list[str]:
 
 
 def source_page(site: Site, url: str) -> Path | None:
-    """The Markdown file a served page was built from (None for generated pages)."""
+    """The Markdown file a served page was built from (None for generated
+    pages)."""
     name = site.name(url).removesuffix("/")
     candidates = [f"{name}.md", f"{name}/index.md"] if name else ["index.md"]
     return next(
-        (ROOT / "docs" / c for c in candidates if (ROOT / "docs" / c).is_file()), None
+        (
+            ROOT / "docs" / c
+            for c in candidates
+            if (ROOT / "docs" / c).is_file()
+        ),
+        None,
     )

@@ -1,4 +1,5 @@
-"""Shared fixtures: the fake API, and a guard that keeps every test off the network."""
+"""Shared fixtures: the fake API, and a guard that keeps every test off the
+network."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ def _loopback_only(self: socket.socket, address: object) -> None:
         except ValueError:
             loopback = host == "localhost"
         if not loopback:
-            raise RuntimeError(f"tests must not touch the network (tried {address!r})")
+            raise RuntimeError(
+                f"tests must not touch the network (tried {address!r})"
+            )
     _real_connect(self, address)
 
 
@@ -48,8 +51,8 @@ def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
 def fake_api(api_key: str) -> Iterator[FakeApi]:
     """The fake API, served in-process by requests-mock.
 
-    Requests to any other host fail (requests-mock raises ``NoMockAddress``); a request
-    the fake does not know fails the test at teardown.
+    Requests to any other host fail (requests-mock raises ``NoMockAddress``); a
+    request the fake does not know fails the test at teardown.
     """
     fake = FakeApi(api_key=api_key)
     with requests_mock.Mocker(real_http=False) as mocker:
@@ -68,11 +71,23 @@ ROOT = Path(__file__).resolve().parent.parent
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The site, built once per test session with ``mkdocs build --strict``."""
     site_dir = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "DISABLE_MKDOCS_2_WARNING": "true", "NO_MKDOCS_2_WARNING": "1"}
+    env = {
+        **os.environ,
+        "DISABLE_MKDOCS_2_WARNING": "true",
+        "NO_MKDOCS_2_WARNING": "1",
+    }
     env.pop(settings.API_KEY_ENV, None)
     env.pop("YOURSTORE_API_BASE", None)
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site_dir)],
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "-d",
+            str(site_dir),
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -85,7 +100,8 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def run_main(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], dict]:
-    """Run ``python -m <module>`` in-process, as a reader would from a shell."""
+    """Run ``python -m <module>`` in-process, as a reader would from a
+    shell."""
 
     def run(module: str) -> dict:
         monkeypatch.delitem(sys.modules, module, raising=False)

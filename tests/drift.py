@@ -2,15 +2,16 @@
 
 Run it: ``python -m tests.drift``
 
-The script copies the repository (tracked and untracked files, nothing ignored) into a
-temporary directory and works there only, so the checkout is never touched. It runs the
-suite once unchanged, then, one at a time, makes each change below, runs the suite
-again and restores the file. A change is caught when a test that passed unchanged now
-fails. It prints each change with the test that caught it, then the totals, and exits
-non-zero unless every change was caught and the unchanged suite passed.
+The script copies the repository (tracked and untracked files, nothing ignored)
+into a temporary directory and works there only, so the checkout is never
+touched. It runs the suite once unchanged, then, one at a time, makes each
+change below, runs the suite again and restores the file. A change is caught
+when a test that passed unchanged now fails. It prints each change with the
+test that caught it, then the totals, and exits non-zero unless every change
+was caught and the unchanged suite passed.
 
-Tests marked ``browser`` are left out: they drive the built site in Chromium and prove
-nothing these changes could break that the other tests do not.
+Tests marked ``browser`` are left out: they drive the built site in Chromium
+and prove nothing these changes could break that the other tests do not.
 """
 
 from __future__ import annotations
@@ -129,9 +130,17 @@ def copy_revision(source: Path, target: Path, revision: str) -> None:
 
 
 def copy_repository(source: Path, target: Path) -> None:
-    """Copy what git knows of (tracked and untracked, not ignored) to ``target``."""
+    """Copy what git knows of (tracked and untracked, not ignored) to
+    ``target``."""
     listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        [
+            "git",
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ],
         cwd=source,
         capture_output=True,
         check=True,
@@ -146,13 +155,26 @@ def copy_repository(source: Path, target: Path) -> None:
 FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
 
 
-def run_suite(root: Path, basetemp: Path, stop_early: bool) -> tuple[int, set[str]]:
-    """Run the suite in ``root``; return its exit code and the failing test ids."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YOURSTORE_")}
+def run_suite(
+    root: Path, basetemp: Path, stop_early: bool
+) -> tuple[int, set[str]]:
+    """Run the suite in ``root``; return its exit code and the failing test
+    ids."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("YOURSTORE_")
+    }
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(root))
     env["COVERAGE_FILE"] = str(basetemp.parent / ".coverage")
     shutil.rmtree(basetemp, ignore_errors=True)
-    command = [sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-rfE",
+        "-p",
+        "no:cacheprovider",
+    ]
     command += ["-m", "not browser", f"--basetemp={basetemp}"]
     command += ["-x"] if stop_early else []
     result = subprocess.run(
@@ -172,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         "progress in the checkout do not count",
     )
     options = parser.parse_args(argv)
-    changes = [c for c in CHANGES if not options.only or options.only in c.kind]
+    changes = [
+        c for c in CHANGES if not options.only or options.only in c.kind
+    ]
 
     with tempfile.TemporaryDirectory(prefix="docs-drift-") as temporary:
         work, basetemp = Path(temporary) / "repo", Path(temporary) / "pytest"
@@ -183,18 +207,26 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         code, baseline = run_suite(work, basetemp, stop_early=False)
         if code != 0:
-            print(f"The unchanged suite fails ({len(baseline)} tests):", flush=True)
+            print(
+                f"The unchanged suite fails ({len(baseline)} tests):",
+                flush=True,
+            )
             for test in sorted(baseline):
                 print(f"  {test}")
             print("A change counts as caught only if it fails another test.")
-        print(f"Unchanged suite: exit {code} in {time.monotonic() - started:.0f}s\n")
+        print(
+            f"Unchanged suite: exit {code} in {time.monotonic() - started:.0f}s\n"
+        )
 
         caught = 0
         for number, change in enumerate(changes, start=1):
             try:
                 original = change.apply(work)
             except ValueError as error:
-                print(f"{number:2}. {change.kind}: NOT APPLIED: {error}", flush=True)
+                print(
+                    f"{number:2}. {change.kind}: NOT APPLIED: {error}",
+                    flush=True,
+                )
                 continue
             try:
                 started = time.monotonic()

@@ -1,16 +1,17 @@
 """A faithful, stateful fake of the platform's webhooks API.
 
-The logic lives in :meth:`FakeApi.handle`, which knows nothing of transports. Tests
-serve it two ways:
+The logic lives in :meth:`FakeApi.handle`, which knows nothing of transports.
+Tests serve it two ways:
 
 * in-process through requests-mock (:meth:`FakeApi.install`), the default;
-* over real HTTP on 127.0.0.1 (:meth:`FakeApi.wsgi_app`, see ``tests/live_server.py``)
+* over real HTTP on 127.0.0.1 (:meth:`FakeApi.wsgi_app`, see
+``tests/live_server.py``)
   where urllib3's own retry machinery has to run, which requests-mock bypasses.
 
-It validates input against :mod:`snippets.catalog`, keeps webhooks across calls,
-enforces a per-minute rate limit, can be told to inject 5xx faults, and answers in the
-platform's error shape. A request it does not know is recorded in ``unexpected`` and
-the fixture that owns the fake fails the test.
+It validates input against :mod:`snippets.catalog`, keeps webhooks across
+calls, enforces a per-minute rate limit, can be told to inject 5xx faults, and
+answers in the platform's error shape. A request it does not know is recorded
+in ``unexpected`` and the fixture that owns the fake fails the test.
 """
 
 from __future__ import annotations
@@ -58,13 +59,16 @@ class Call:
 
 @dataclass
 class Shipment:
-    """A tracked package whose events become visible as the fake clock passes them."""
+    """A tracked package whose events become visible as the fake clock passes
+    them."""
 
     carrier_code: str
     tracking_number: str
     ship_date: str | None
     estimated_delivery_date: str | None
-    events: list[dict[str, Any]]  # oldest first, each with an "at" (fake-clock seconds)
+    events: list[
+        dict[str, Any]
+    ]  # oldest first, each with an "at" (fake-clock seconds)
 
 
 class FakeApi:
@@ -81,7 +85,9 @@ class FakeApi:
         self.now = 0.0  # fake clock, seconds; tests move it
         self.webhooks: dict[str, dict[str, Any]] = {}
         self.shipments: dict[tuple[str, str], Shipment] = {}
-        self.resources: dict[str, Any] = {}  # extra GET paths -> JSON (resource_url)
+        self.resources: dict[
+            str, Any
+        ] = {}  # extra GET paths -> JSON (resource_url)
         self.jwks: dict[str, Any] | None = None  # served at /jwks when set
         self.mocker: Any = None  # the requests-mock Mocker serving it, if any
         self.calls: list[Call] = []
@@ -92,23 +98,29 @@ class FakeApi:
         self._next_id = 5519
         self._random = random.Random(seed)
 
-    # ----------------------------------------------------------------- test controls
+    # ----------------------------------------------------------------- test
+    # controls
     def fail_next(
         self, status: int, times: int = 1, retry_after: str | None = None
     ) -> None:
-        """Answer the next ``times`` requests with a system error (500 or 503)."""
+        """Answer the next ``times`` requests with a system error (500 or
+        503)."""
         assert status in (500, 502, 503, 504)
         self._faults.extend([(status, retry_after)] * times)
 
     def add_shipment(self, shipment: Shipment) -> None:
-        self.shipments[(shipment.carrier_code, shipment.tracking_number)] = shipment
+        self.shipments[(shipment.carrier_code, shipment.tracking_number)] = (
+            shipment
+        )
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
 
-    # ------------------------------------------------------------------ transports
+    # ------------------------------------------------------------------
+    # transports
     def install(self, mocker: Any) -> None:
-        """Serve every request to the API base through ``handle`` (requests-mock)."""
+        """Serve every request to the API base through ``handle``
+        (requests-mock)."""
 
         def callback(request: Any, context: Any) -> bytes:
             split = urlsplit(request.url)
@@ -126,7 +138,9 @@ class FakeApi:
         pattern = re.compile("^" + re.escape(self.base_url) + r"(/.*)?$")
         mocker.register_uri(requests_mock.ANY, pattern, content=callback)
 
-    def wsgi_app(self, environ: dict[str, Any], start_response: Callable) -> list:
+    def wsgi_app(
+        self, environ: dict[str, Any], start_response: Callable
+    ) -> list:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         headers = {
@@ -144,14 +158,18 @@ class FakeApi:
             body,
         )
         content = response.content()
-        out_headers = [*response.headers.items(), ("Content-Length", str(len(content)))]
+        out_headers = [
+            *response.headers.items(),
+            ("Content-Length", str(len(content))),
+        ]
         if response.body is not None:
             out_headers.append(("Content-Type", "application/json"))
         reason = {200: "OK", 204: "No Content"}.get(response.status, "Error")
         start_response(f"{response.status} {reason}", out_headers)
         return [content]
 
-    # ---------------------------------------------------------------------- core
+    # ----------------------------------------------------------------------
+    # core
     def handle(
         self,
         method: str,
@@ -180,11 +198,16 @@ class FakeApi:
             )
         if self._faults:
             status, retry_after = self._faults.pop(0)
-            if status in (502, 504):  # the gateway in front of the API, no JSON
+            if status in (
+                502,
+                504,
+            ):  # the gateway in front of the API, no JSON
                 response = Response(status)
             else:
                 code = {503: "service_unavailable"}.get(status, "unspecified")
-                response = self.error(status, code, "The service failed; try again.")
+                response = self.error(
+                    status, code, "The service failed; try again."
+                )
             if retry_after is not None:
                 response.headers["Retry-After"] = retry_after
             return response
@@ -202,7 +225,10 @@ class FakeApi:
             response.headers["Retry-After"] = str(wait)
             return response
         handler, args = route
-        if handler != self._get_jwks and headers.get("api-key") != self.api_key:
+        if (
+            handler != self._get_jwks
+            and headers.get("api-key") != self.api_key
+        ):
             return self.error(
                 401,
                 "unauthorized",
@@ -230,9 +256,14 @@ class FakeApi:
             return self._get_resource, (path,)
         return None
 
-    # -------------------------------------------------------------------- errors
+    # --------------------------------------------------------------------
+    # errors
     def error(
-        self, status: int, error_code: str, message: str, field_name: str | None = None
+        self,
+        status: int,
+        error_code: str,
+        message: str,
+        field_name: str | None = None,
     ) -> Response:
         spec = catalog.error(error_code)
         assert spec.status == status, (error_code, status)
@@ -244,10 +275,16 @@ class FakeApi:
         }
         if field_name is not None:
             detail["field_name"] = field_name
-        request_id = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
-        return Response(status, {"request_id": request_id, "errors": [detail]}, "error")
+        request_id = str(
+            uuid.UUID(int=self._random.getrandbits(128), version=4)
+        )
+        return Response(
+            status, {"request_id": request_id, "errors": [detail]}, "error"
+        )
 
-    def _json_body(self, call: Call, headers: Mapping[str, str]) -> Any | Response:
+    def _json_body(
+        self, call: Call, headers: Mapping[str, str]
+    ) -> Any | Response:
         if not call.body.strip():
             return self.error(
                 400, "request_body_required", "The request body is required."
@@ -263,15 +300,21 @@ class FakeApi:
             data = json.loads(call.body)
         except ValueError:
             return self.error(
-                400, "invalid_field_value", "The request body is not valid JSON."
+                400,
+                "invalid_field_value",
+                "The request body is not valid JSON.",
             )
         if not isinstance(data, dict):
             return self.error(
-                400, "invalid_field_value", "The request body must be a JSON object."
+                400,
+                "invalid_field_value",
+                "The request body must be a JSON object.",
             )
         return data
 
-    def _validate(self, data: dict[str, Any], allowed: set[str]) -> Response | None:
+    def _validate(
+        self, data: dict[str, Any], allowed: set[str]
+    ) -> Response | None:
         for name in data:
             if name not in allowed:
                 return self.error(
@@ -282,7 +325,10 @@ class FakeApi:
                 )
         if "url" not in data:
             return self.error(
-                400, "field_value_required", "url is required.", field_name="url"
+                400,
+                "field_value_required",
+                "url is required.",
+                field_name="url",
             )
         url = data["url"]
         if not isinstance(url, str) or not ABSOLUTE_HTTP_URL.match(url):
@@ -309,17 +355,27 @@ class FakeApi:
                 )
         if "name" in data and not isinstance(data["name"], str):
             return self.error(
-                400, "invalid_field_value", "name must be a string.", field_name="name"
+                400,
+                "invalid_field_value",
+                "name must be a string.",
+                field_name="name",
             )
         return None
 
-    # ------------------------------------------------------------------ handlers
-    def _list_webhooks(self, call: Call, headers: Mapping[str, str]) -> Response:
+    # ------------------------------------------------------------------
+    # handlers
+    def _list_webhooks(
+        self, call: Call, headers: Mapping[str, str]
+    ) -> Response:
         return Response(
-            200, [dict(hook) for hook in self.webhooks.values()], "webhook_list"
+            200,
+            [dict(hook) for hook in self.webhooks.values()],
+            "webhook_list",
         )
 
-    def _create_webhook(self, call: Call, headers: Mapping[str, str]) -> Response:
+    def _create_webhook(
+        self, call: Call, headers: Mapping[str, str]
+    ) -> Response:
         data = self._json_body(call, headers)
         if isinstance(data, Response):
             return data
@@ -329,7 +385,10 @@ class FakeApi:
         event = data.get("event")
         if event is None:
             return self.error(
-                400, "field_value_required", "event is required.", field_name="event"
+                400,
+                "field_value_required",
+                "event is required.",
+                field_name="event",
             )
         if event not in catalog.EVENT_VALUES:
             accepted = ", ".join(e.value for e in catalog.EVENTS)
@@ -361,7 +420,9 @@ class FakeApi:
         return Response(200, dict(hook), "webhook")
 
     def _missing(self, webhook_id: str) -> Response:
-        return self.error(404, "not_found", f"No webhook has the id '{webhook_id}'.")
+        return self.error(
+            404, "not_found", f"No webhook has the id '{webhook_id}'."
+        )
 
     def _get_webhook(
         self, call: Call, headers: Mapping[str, str], webhook_id: str
@@ -415,7 +476,9 @@ class FakeApi:
     ) -> Response:
         return Response(200, self.resources[path])
 
-    def _get_tracking(self, call: Call, headers: Mapping[str, str]) -> Response:
+    def _get_tracking(
+        self, call: Call, headers: Mapping[str, str]
+    ) -> Response:
         for name in ("carrier_code", "tracking_number"):
             if not call.query.get(name, [""])[0]:
                 return self.error(
@@ -437,7 +500,8 @@ class FakeApi:
 
 
 def tracking_info(shipment: Shipment, now: float) -> dict[str, Any]:
-    """The platform's tracking information for ``shipment`` as seen at ``now``."""
+    """The platform's tracking information for ``shipment`` as seen at
+    ``now``."""
     seen = [event for event in shipment.events if event["at"] <= now]
     latest = seen[-1] if seen else None
     code = latest["status_code"] if latest else "NY"
@@ -453,8 +517,11 @@ def tracking_info(shipment: Shipment, now: float) -> dict[str, Any]:
         "ship_date": shipment.ship_date,
         "estimated_delivery_date": shipment.estimated_delivery_date,
         "actual_delivery_date": latest["occurred_at"] if delivered else None,
-        "exception_description": latest["description"] if code == "EX" else None,
+        "exception_description": latest["description"]
+        if code == "EX"
+        else None,
         "events": [
-            {k: v for k, v in event.items() if k != "at"} for event in reversed(seen)
+            {k: v for k, v in event.items() if k != "at"}
+            for event in reversed(seen)
         ],
     }

@@ -1,12 +1,15 @@
-"""The fake API served over real HTTP on 127.0.0.1, for tests that need urllib3 to run.
+"""The fake API served over real HTTP on 127.0.0.1, for tests that need urllib3
+to run.
 
-requests-mock swaps the transport adapter out, so the ``Retry`` the client session
-mounts never sees a response. These fixtures put :meth:`FakeApi.wsgi_app` behind a
-real socket on a thread instead, point the snippets at it, and replace urllib3's
-``time.sleep`` with a recorder that moves the fake's clock, so a test can assert how
-long the session would have waited without waiting at all.
+requests-mock swaps the transport adapter out, so the ``Retry`` the client
+session mounts never sees a response. These fixtures put
+:meth:`FakeApi.wsgi_app` behind a real socket on a thread instead, point the
+snippets at it, and replace urllib3's ``time.sleep`` with a recorder that moves
+the fake's clock, so a test can assert how long the session would have waited
+without waiting at all.
 
-A test module loads the fixtures with ``pytest_plugins = ["tests.live_server"]``.
+A test module loads the fixtures with ``pytest_plugins =
+["tests.live_server"]``.
 """
 
 from __future__ import annotations
@@ -78,8 +81,9 @@ def live_api(
 ) -> Iterator[FakeApi]:
     """The fake API over real HTTP; the snippets' API_BASE points at it.
 
-    urllib3's sleeps are recorded in ``sleeps`` and advance the fake's clock, so a
-    429's ``Retry-After`` really ends the rate-limit window the fake enforces.
+    urllib3's sleeps are recorded in ``sleeps`` and advance the fake's clock,
+    so a 429's ``Retry-After`` really ends the rate-limit window the fake
+    enforces.
     """
     fake = FakeApi(api_key=api_key)
 
@@ -93,14 +97,16 @@ def live_api(
         fake.base_url = server.url
         monkeypatch.setattr(snippets.client, "API_BASE", server.url)
         yield fake
-    assert not fake.unexpected, f"requests the fake does not serve: {fake.unexpected}"
+    assert not fake.unexpected, (
+        f"requests the fake does not serve: {fake.unexpected}"
+    )
 
 
 class SilentServer:
     """Accepts connections on 127.0.0.1, never answers.
 
-    :meth:`connections` counts every connection a client made, so a test can tell
-    how many attempts it made before its read timeouts ran out.
+    :meth:`connections` counts every connection a client made, so a test can
+    tell how many attempts it made before its read timeouts ran out.
     """
 
     def __init__(self) -> None:
@@ -120,7 +126,8 @@ class SilentServer:
             self._open.append(connection)  # held open, never answered
 
     def connections(self) -> int:
-        """Stop accepting, then count: those accepted and those still queued."""
+        """Stop accepting, then count: those accepted and those still
+        queued."""
         self._stop.set()
         self._thread.join(timeout=5)
         self._listener.setblocking(False)

@@ -1,4 +1,5 @@
-"""Read the examples a page shows, so tests can hold them to the fake and the schemas.
+"""Read the examples a page shows, so tests can hold them to the fake and the
+schemas.
 
 ``json_blocks`` returns every ``{ .json data-schema="..." }`` block of a page's
 Markdown, parsed, with its schema name and the heading it sits under, after the
@@ -42,18 +43,25 @@ def json_blocks(page: str) -> list[JsonBlock]:
         if fence.lang != "json" or schema is None:
             continue
         headings = [m[1] for m in map(HEADING.match, lines[: fence.line]) if m]
-        found.append(JsonBlock(schema[1], json.loads(fence.body), headings[-1].strip()))
+        found.append(
+            JsonBlock(schema[1], json.loads(fence.body), headings[-1].strip())
+        )
     return found
 
 
 def built_page(site: Path, page: str) -> BeautifulSoup:
     """The built HTML of ``docs/<page>``."""
-    return BeautifulSoup((site / blocks.html_path(page)).read_text(), "html.parser")
+    return BeautifulSoup(
+        (site / blocks.html_path(page)).read_text(), "html.parser"
+    )
 
 
 def tab_labels(soup: BeautifulSoup) -> list[list[str]]:
     """The labels of each content-tab set on a built page, in order."""
     return [
-        [label.get_text(strip=True) for label in tabs.select(".tabbed-labels label")]
+        [
+            label.get_text(strip=True)
+            for label in tabs.select(".tabbed-labels label")
+        ]
         for tabs in soup.select(".tabbed-set")
     ]

@@ -1,14 +1,17 @@
-"""What the tests of both receivers share: signing, bad deliveries, live servers, load.
+"""What the tests of both receivers share: signing, bad deliveries, live
+servers, load.
 
-``tests/test_receive_flask.py`` and ``tests/test_receive_fastapi.py`` run the same
-checks against their receiver. The statuses the receivers must answer are read from
-the table on ``docs/receive.md``, so the page and the code cannot drift apart.
+``tests/test_receive_flask.py`` and ``tests/test_receive_fastapi.py`` run the
+same checks against their receiver. The statuses the receivers must answer are
+read from the table on ``docs/receive.md``, so the page and the code cannot
+drift apart.
 
-Servers listen on 127.0.0.1 only. A receiver runs either on a thread of the test
-process (:class:`ThreadServer`) or as a child process serving a socket the test
-opened (:class:`ChildReceiver`): because the test holds the listening socket, a
-client connecting while the child is down or restarting waits in the backlog instead
-of failing, and the test never has to wait for a server to come up.
+Servers listen on 127.0.0.1 only. A receiver runs either on a thread of the
+test process (:class:`ThreadServer`) or as a child process serving a socket the
+test opened (:class:`ChildReceiver`): because the test holds the listening
+socket, a client connecting while the child is down or restarting waits in the
+backlog instead of failing, and the test never has to wait for a server to come
+up.
 """
 
 from __future__ import annotations
@@ -55,13 +58,15 @@ RECEIVE_PAGE = ROOT / "docs" / "receive.md"
 MIB = 1024 * 1024
 
 
-# --------------------------------------------------------------- the page's table
+# --------------------------------------------------------------- the page's
+# table
 def documented_answers(page: Path = RECEIVE_PAGE) -> dict[str, int]:
     """``{case: status}`` from the table on the Receive deliveries page."""
     answers: dict[str, int] = {}
     for line in page.read_text().splitlines():
         match = re.match(
-            r"^\|\s*\*\*(?P<case>[^*]+)\*\*\s*\|.*\|\s*`(?P<status>\d{3})", line
+            r"^\|\s*\*\*(?P<case>[^*]+)\*\*\s*\|.*\|\s*`(?P<status>\d{3})",
+            line,
         )
         if match:
             answers[match["case"]] = int(match["status"])
@@ -73,9 +78,10 @@ def documented_answers(page: Path = RECEIVE_PAGE) -> dict[str, int]:
 def inbox_dir(fallback: Path) -> Iterator[Path]:
     """A directory for inbox files: in memory (tmpfs) when the machine has one.
 
-    The inbox asks for every commit to reach the disk before the receiver answers;
-    on a busy disk that costs milliseconds a write, which is what production wants
-    and not what these tests measure. The code under test is the same either way.
+    The inbox asks for every commit to reach the disk before the receiver
+    answers; on a busy disk that costs milliseconds a write, which is what
+    production wants and not what these tests measure. The code under test is
+    the same either way.
     """
     shm = Path("/dev/shm")
     if not (shm.is_dir() and os.access(shm, os.W_OK)):
@@ -89,17 +95,23 @@ def inbox_dir(fallback: Path) -> Iterator[Path]:
 
 
 def stored(path: Path) -> list[dict[str, Any]]:
-    """Every delivery in the inbox file at ``path`` (none if it was never created)."""
+    """Every delivery in the inbox file at ``path`` (none if it was never
+    created)."""
     if not path.exists():
         return []
     with closing(sqlite3.connect(path)) as db:
-        return [json.loads(body) for (body,) in db.execute("SELECT body FROM inbox")]
+        return [
+            json.loads(body)
+            for (body,) in db.execute("SELECT body FROM inbox")
+        ]
 
 
-# ------------------------------------------------------------------------ signing
+# ------------------------------------------------------------------------
+# signing
 @dataclass
 class Signer:
-    """Signs like the platform, with the local test key a receiver is told to trust."""
+    """Signs like the platform, with the local test key a receiver is told to
+    trust."""
 
     private_key: rsa.RSAPrivateKey
     key_id: str
@@ -136,7 +148,8 @@ def delivery_body(n: int) -> bytes:
     return json.dumps(delivery).encode()
 
 
-# ---------------------------------------------------------------- bad deliveries
+# ---------------------------------------------------------------- bad
+# deliveries
 @dataclass
 class Bad:
     label: str
@@ -163,7 +176,9 @@ def _without(*names: str) -> Callable[[Signer], tuple]:
     return build
 
 
-def _changed(name: str, value: Callable[[str], str]) -> Callable[[Signer], tuple]:
+def _changed(
+    name: str, value: Callable[[str], str]
+) -> Callable[[Signer], tuple]:
     def build(s: Signer) -> tuple:
         headers = s.headers(GOOD)
         headers[name] = value(headers[name])
@@ -203,7 +218,11 @@ BAD_DELIVERIES: list[Bad] = [
     Bad(
         "a body over 1 MiB, unsigned",
         "Too large",
-        lambda s: ("POST", {"Content-Type": "application/json"}, b"[" * (2 * MIB)),
+        lambda s: (
+            "POST",
+            {"Content-Type": "application/json"},
+            b"[" * (2 * MIB),
+        ),
     ),
     Bad(
         "a chunked body over 1 MiB, signed",
@@ -218,7 +237,11 @@ BAD_DELIVERIES: list[Bad] = [
     Bad("no key id header", "Unsigned", _without(KEY_ID_HEADER)),
     Bad("no signature header", "Unsigned", _without(SIGNATURE_HEADER)),
     Bad("no timestamp header", "Unsigned", _without(TIMESTAMP_HEADER)),
-    Bad("an empty signature", "Unsigned", _changed(SIGNATURE_HEADER, lambda v: "")),
+    Bad(
+        "an empty signature",
+        "Unsigned",
+        _changed(SIGNATURE_HEADER, lambda v: ""),
+    ),
     Bad(
         "signed 6 minutes ago",
         "Stale",
@@ -239,14 +262,20 @@ BAD_DELIVERIES: list[Bad] = [
         "Stale",
         _changed(TIMESTAMP_HEADER, "soon".format),
     ),
-    Bad("an unknown key id", "Forged", _changed(KEY_ID_HEADER, lambda v: v + "-old")),
+    Bad(
+        "an unknown key id",
+        "Forged",
+        _changed(KEY_ID_HEADER, lambda v: v + "-old"),
+    ),
     Bad(
         "a signature that is not base64",
         "Forged",
         _changed(SIGNATURE_HEADER, lambda v: "%%%" + v),
     ),
     Bad(
-        "a signature cut short", "Forged", _changed(SIGNATURE_HEADER, lambda v: v[:40])
+        "a signature cut short",
+        "Forged",
+        _changed(SIGNATURE_HEADER, lambda v: v[:40]),
     ),
     Bad("signed by another key under our key id", "Forged", _stranger),
     Bad("the body changed after signing", "Forged", _tampered),
@@ -255,11 +284,21 @@ BAD_DELIVERIES: list[Bad] = [
         "Forged",
         _changed(TIMESTAMP_HEADER, lambda v: str(int(v) - 1)),
     ),
-    Bad("signed without the timestamp", "Forged", _body_signed_without_timestamp),
     Bad(
-        "signed, but text/plain", "Wrong type", _signed(GOOD, content_type="text/plain")
+        "signed without the timestamp",
+        "Forged",
+        _body_signed_without_timestamp,
     ),
-    Bad("signed, but no Content-Type", "Wrong type", _signed(GOOD, content_type=None)),
+    Bad(
+        "signed, but text/plain",
+        "Wrong type",
+        _signed(GOOD, content_type="text/plain"),
+    ),
+    Bad(
+        "signed, but no Content-Type",
+        "Wrong type",
+        _signed(GOOD, content_type=None),
+    ),
     Bad(
         "signed, but a form",
         "Wrong type",
@@ -267,7 +306,11 @@ BAD_DELIVERIES: list[Bad] = [
     ),
     Bad("signed, but cut-off JSON", "Not JSON", _signed(GOOD[:-1])),
     Bad("signed, but an empty body", "Not JSON", _signed(b"")),
-    Bad("signed, but not UTF-8", "Not JSON", _signed(b'{"resource_url": "\xff"}')),
+    Bad(
+        "signed, but not UTF-8",
+        "Not JSON",
+        _signed(b'{"resource_url": "\xff"}'),
+    ),
     Bad(
         "signed, but nested 100,000 deep",
         "Not JSON",
@@ -278,7 +321,9 @@ BAD_DELIVERIES: list[Bad] = [
     Bad(
         "signed object without resource_type",
         "Not a delivery",
-        _signed(b'{"resource_url": "https://api.yourstore.com/v1/batches/se-1"}'),
+        _signed(
+            b'{"resource_url": "https://api.yourstore.com/v1/batches/se-1"}'
+        ),
     ),
     Bad(
         "tracking update without its data",
@@ -295,7 +340,8 @@ BAD_DELIVERIES: list[Bad] = [
 ]
 
 
-# ----------------------------------------------------------------- live servers
+# ----------------------------------------------------------------- live
+# servers
 def listening_socket() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -322,7 +368,9 @@ class ThreadServer:
             config = uvicorn.Config(app, log_level="warning", lifespan="off")
             self._uvicorn = uvicorn.Server(config)
             self._thread = threading.Thread(
-                target=lambda: asyncio.run(self._uvicorn.serve(sockets=[self.sock]))
+                target=lambda: asyncio.run(
+                    self._uvicorn.serve(sockets=[self.sock])
+                )
             )
         self._thread.start()
 
@@ -342,11 +390,13 @@ sock = socket.socket(fileno=int(sys.argv[2]))
 if sys.argv[1] == "flask":
     from werkzeug.serving import make_server
     from snippets.receive_flask import app
-    make_server("127.0.0.1", 0, app, threaded=True, fd=sock.fileno()).serve_forever()
+    make_server("127.0.0.1", 0, app, threaded=True,
+    fd=sock.fileno()).serve_forever()
 else:
     import uvicorn
     from snippets.receive_fastapi import app
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    uvicorn.Server(uvicorn.Config(app,
+    log_level="warning")).run(sockets=[sock])
 """
 
 
@@ -403,7 +453,8 @@ def thread_server(kind: str, app: Any) -> Iterator[ThreadServer]:
         server.stop()
 
 
-# ------------------------------------------------------------------------- load
+# -------------------------------------------------------------------------
+# load
 @dataclass
 class LoadResult:
     distinct: int
@@ -424,12 +475,16 @@ _LOADS: dict[str, Load] = {}
 
 
 def signed_load(
-    signer: Signer, distinct: int = 1000, duplicate_share: float = 0.2, seed: int = 4
+    signer: Signer,
+    distinct: int = 1000,
+    duplicate_share: float = 0.2,
+    seed: int = 4,
 ) -> Load:
     """``distinct`` signed deliveries, a share of them twice, shuffled.
 
-    Each copy is signed separately, as a redelivery is. Signing 1,200 bodies takes
-    seconds, so the load is shared between tests while its timestamps are fresh.
+    Each copy is signed separately, as a redelivery is. Signing 1,200 bodies
+    takes seconds, so the load is shared between tests while its timestamps are
+    fresh.
     """
     cached = _LOADS.get(signer.key_id)
     if cached is not None and time.time() - cached.signed_at < 180:
@@ -441,7 +496,9 @@ def signed_load(
     rng.shuffle(order)
     signed_at = time.time()
     load = Load(
-        bodies, [(bodies[i], signer.headers(bodies[i])) for i in order], signed_at
+        bodies,
+        [(bodies[i], signer.headers(bodies[i])) for i in order],
+        signed_at,
     )
     _LOADS[signer.key_id] = load
     return load
@@ -453,7 +510,8 @@ def send_load(
     workers: int = 16,
     on_answer: Callable[[int], None] | None = None,
 ) -> LoadResult:
-    """Send the load over ``workers`` connections at once; like the platform, send a
+    """Send the load over ``workers`` connections at once; like the platform,
+    send a
     delivery again when its connection fails or it gets a 5xx."""
     result = LoadResult(distinct=len(load.bodies), sent=0)
     lock = threading.Lock()
@@ -490,9 +548,11 @@ def send_load(
     return result
 
 
-# ---------------------------------------------------------------------- workers
+# ----------------------------------------------------------------------
+# workers
 class Tally:
-    """Handlers for every event that count how often each delivery was processed."""
+    """Handlers for every event that count how often each delivery was
+    processed."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -517,7 +577,8 @@ class Tally:
 
 @contextmanager
 def workers(path: Path, tally: Tally, count: int = 2) -> Iterator[None]:
-    """``count`` worker threads, each with its own connection, draining the inbox
+    """``count`` worker threads, each with its own connection, draining the
+    inbox
     while the block runs and until it is empty afterwards."""
     finished = threading.Event()
 
@@ -549,15 +610,29 @@ def workers(path: Path, tally: Tally, count: int = 2) -> Iterator[None]:
             thread.join(timeout=60)
 
 
-# ---------------------------------------------------------------- property test
-MODES = ("valid", "unsigned", "partial", "stale", "stranger", "tampered", "scrambled")
+# ---------------------------------------------------------------- property
+# test
+MODES = (
+    "valid",
+    "unsigned",
+    "partial",
+    "stale",
+    "stranger",
+    "tampered",
+    "scrambled",
+)
 _printable = st.text(
     alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40
 )
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _printable,
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | _printable,
     lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(_printable, inner, max_size=4)
+        st.lists(inner, max_size=4)
+        | st.dictionaries(_printable, inner, max_size=4)
     ),
     max_leaves=12,
 )
@@ -565,9 +640,13 @@ _json = st.recursive(
 
 @st.composite
 def _mutated_delivery(draw: st.DrawFn) -> bytes:
-    delivery = sample_delivery(draw(st.sampled_from([e.value for e in catalog.EVENTS])))
+    delivery = sample_delivery(
+        draw(st.sampled_from([e.value for e in catalog.EVENTS]))
+    )
     target = (
-        delivery["data"] if "data" in delivery and draw(st.booleans()) else delivery
+        delivery["data"]
+        if "data" in delivery and draw(st.booleans())
+        else delivery
     )
     key = draw(st.sampled_from([*target, "extra"]))
     if draw(st.booleans()):
@@ -607,11 +686,17 @@ def requests_to_send(
     skew = draw(st.integers(-280, 280))  # within the five minutes: still valid
     if mode == "stale":
         skew = draw(st.sampled_from([-1, 1])) * draw(st.integers(310, 10**6))
-    headers = signer.headers(body, timestamp=now + skew, content_type=content_type)
+    headers = signer.headers(
+        body, timestamp=now + skew, content_type=content_type
+    )
     if mode == "unsigned":
-        headers = {k: v for k, v in headers.items() if k not in SIGNATURE_NAMES}
+        headers = {
+            k: v for k, v in headers.items() if k not in SIGNATURE_NAMES
+        }
     elif mode == "partial":
-        for name in draw(st.sets(st.sampled_from(SIGNATURE_NAMES), min_size=1)):
+        for name in draw(
+            st.sets(st.sampled_from(SIGNATURE_NAMES), min_size=1)
+        ):
             del headers[name]
     elif mode == "stranger":
         headers.update(sign_delivery(body, stranger_key(), signer.key_id, now))
@@ -633,7 +718,8 @@ def check_property(
     headers: dict[str, str],
     body: bytes,
 ) -> None:
-    """Never a 5xx; a 2xx only for a genuine delivery; only genuine ones stored."""
+    """Never a 5xx; a 2xx only for a genuine delivery; only genuine ones
+    stored."""
     if mode == "valid":
         with suppress(ValueError, RecursionError):
             signed.add(json.dumps(json.loads(body), sort_keys=True))
@@ -646,19 +732,24 @@ def check_property(
             "unverified delivery stored"
         )
     content_type = headers.get("Content-Type") or ""
-    json_type = content_type.split(";")[0].strip().lower() == "application/json"
+    json_type = (
+        content_type.split(";")[0].strip().lower() == "application/json"
+    )
     if mode == "valid" and json_type:
         try:
             parsed = json.loads(body)
         except ValueError:
             return
         if not schemas.problems("delivery", parsed):
-            assert status == 204, f"a genuine delivery was refused with {status}"
+            assert status == 204, (
+                f"a genuine delivery was refused with {status}"
+            )
 
 
 # ------------------------------------------------------------ the shared tests
 class ReceiverContract:
-    """What both receivers must do. A test module subclasses it as ``Test...`` and
+    """What both receivers must do. A test module subclasses it as ``Test...``
+    and
     sets KIND ("flask" or "fastapi") and MODULE (the receiver's module)."""
 
     KIND: str
@@ -673,7 +764,8 @@ class ReceiverContract:
     def inbox_path(
         self, tmp_path: Path, signer: Signer, monkeypatch: pytest.MonkeyPatch
     ) -> Iterator[Path]:
-        """The receiver trusts the local test key and stores into a fresh inbox."""
+        """The receiver trusts the local test key and stores into a fresh
+        inbox."""
         with inbox_dir(tmp_path) as directory:
             path = directory / "inbox.sqlite3"
             monkeypatch.setenv(TEST_KEYS_ENV, str(signer.jwks_path))
@@ -689,15 +781,20 @@ class ReceiverContract:
     @pytest.fixture(scope="class")
     @classmethod
     def server(cls) -> Iterator[ThreadServer]:
-        """The app on 127.0.0.1; each test's ``inbox_path`` decides where it stores."""
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line a request
+        """The app on 127.0.0.1; each test's ``inbox_path`` decides where it
+        stores."""
+        logging.getLogger("werkzeug").setLevel(
+            logging.WARNING
+        )  # one line a request
         with thread_server(cls.KIND, cls.MODULE.app) as live:
             yield live
 
     def test_the_page_documents_an_answer_for_every_case(self) -> None:
         answers = documented_answers()
 
-        assert {bad.case for bad in BAD_DELIVERIES} | {"Accepted"} == set(answers)
+        assert {bad.case for bad in BAD_DELIVERIES} | {"Accepted"} == set(
+            answers
+        )
         assert len(BAD_DELIVERIES) >= 20
 
     def test_a_genuine_delivery_is_stored_before_the_answer(
@@ -708,7 +805,9 @@ class ReceiverContract:
         first = requests.post(
             server.url, data=body, headers=signer.headers(body), timeout=10
         )
-        stored_then = stored(inbox_path)  # the answer has arrived: it is on disk
+        stored_then = stored(
+            inbox_path
+        )  # the answer has arrived: it is on disk
         again = requests.post(
             server.url, data=body, headers=signer.headers(body), timeout=10
         )
@@ -729,7 +828,9 @@ class ReceiverContract:
             )
             assert response.status_code == 204, (event.value, response.text)
 
-        assert stored(inbox_path) == [sample_delivery(e.value) for e in catalog.EVENTS]
+        assert stored(inbox_path) == [
+            sample_delivery(e.value) for e in catalog.EVENTS
+        ]
 
     @pytest.mark.parametrize("bad", BAD_DELIVERIES, ids=lambda bad: bad.label)
     def test_a_bad_delivery_gets_its_documented_answer(
@@ -766,7 +867,12 @@ class ReceiverContract:
         mode, headers, body = data.draw(requests_to_send(signer))
 
         check_property(
-            in_process, lambda: stored(inbox_path), genuine, mode, headers, body
+            in_process,
+            lambda: stored(inbox_path),
+            genuine,
+            mode,
+            headers,
+            body,
         )
 
     @pytest.fixture
@@ -800,7 +906,10 @@ class ReceiverContract:
 
     @staticmethod
     def child_env(signer: Signer, path: Path) -> dict[str, str]:
-        return {TEST_KEYS_ENV: str(signer.jwks_path), "YOURSTORE_INBOX_PATH": str(path)}
+        return {
+            TEST_KEYS_ENV: str(signer.jwks_path),
+            "YOURSTORE_INBOX_PATH": str(path),
+        }
 
     def test_a_receiver_killed_mid_load_loses_nothing(
         self, signer: Signer, tmp_path: Path
@@ -821,7 +930,8 @@ class ReceiverContract:
             def kill_at_400(answered: int) -> None:
                 if answered == 400 and not kills:
                     kills.append(answered)
-                    child.kill()  # SIGKILL: no cleanup, requests in flight cut off
+                    # SIGKILL: no cleanup, requests in flight cut off
+                    child.kill()
                     child.start()  # the same socket and the same SQLite file
 
             tally = Tally()

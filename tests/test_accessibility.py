@@ -1,7 +1,7 @@
 """axe finds nothing wrong on any page of the built site, in either palette.
 
-The pages come from the sitemap, plus the 404 page a reader lands on after a bad link.
-The theme's own issues are fixed in ``docs/_overrides/`` and
+The pages come from the sitemap, plus the 404 page a reader lands on after a
+bad link. The theme's own issues are fixed in ``docs/_overrides/`` and
 ``docs/stylesheets/extra.css``; this test keeps them fixed.
 """
 
@@ -23,10 +23,12 @@ from tests.browser_support import (  # noqa: F401 (fixtures)
 )
 
 pytestmark = pytest.mark.browser
-# Report nodes for violations only: listing every passing node doubles the run time.
+# Report nodes for violations only: listing every passing node doubles the run
+# time.
 AXE_OPTIONS = {"resultTypes": ["violations"]}
 # Start axe without waiting for it, so the two palettes' pages (each in its own
-# renderer process) are checked at the same time; the result lands in window.__axe.
+# renderer process) are checked at the same time; the result lands in
+# window.__axe.
 START_AXE = """options => {
     window.__axe = undefined;
     axe.run(document, options).then(
@@ -41,9 +43,7 @@ AXE_DONE = "() => window.__axe !== undefined"
 
 def _describe(violation: dict) -> str:
     targets = ", ".join(str(n["target"]) for n in violation["nodes"][:3])
-    return (
-        f"{violation['id']} ({violation['impact']}): {violation['help']} at {targets}"
-    )
+    return f"{violation['id']} ({violation['impact']}): {violation['help']} at {targets}"
 
 
 def test_axe_finds_no_violations_in_either_palette(
@@ -78,7 +78,8 @@ def test_axe_finds_no_violations_in_either_palette(
 
 
 def test_axe_catches_a_violation(browser: Browser, site: Site) -> None:
-    """The check above can fail: an image without alternative text is reported."""
+    """The check above can fail: an image without alternative text is
+    reported."""
     context, _ = open_context(browser, "light")
     page = context.new_page()
     visit(page, site.pages[0])
@@ -88,7 +89,8 @@ def test_axe_catches_a_violation(browser: Browser, site: Site) -> None:
                    document.querySelector('article').append(img); }"""
     )
     violations = {
-        v["id"] for v in Axe().run(page, options=AXE_OPTIONS).response["violations"]
+        v["id"]
+        for v in Axe().run(page, options=AXE_OPTIONS).response["violations"]
     }
     context.close()
     assert "image-alt" in violations

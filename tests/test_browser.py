@@ -37,14 +37,16 @@ from tests.fake_api import FakeApi
 pytestmark = pytest.mark.browser
 
 TAB_SET = ".tabbed-set"
-SELECTED_TABS = """() => [...document.querySelectorAll('.tabbed-set')].map(set => {
+SELECTED_TABS = """() => [...document.querySelectorAll('.tabbed-set')].map(set
+=> {
     const inputs = [...set.children].filter(e => e.tagName === 'INPUT');
-    const labels = [...set.querySelectorAll(':scope > .tabbed-labels > label')];
-    const i = inputs.findIndex(e => e.checked);
-    return i < 0 ? null : labels[i].innerText.trim();
+    const labels = [...set.querySelectorAll(':scope > .tabbed-labels >
+    label')]; const i = inputs.findIndex(e => e.checked); return i < 0 ? null :
+    labels[i].innerText.trim();
 })"""
 OPEN_DETAILS = """el => {
-    for (let d = el.closest('details'); d; d = d.parentElement.closest('details'))
+    for (let d = el.closest('details'); d; d =
+    d.parentElement.closest('details'))
         d.open = true;
 }"""
 TAB_LABELS = """() => [...document.querySelectorAll('.tabbed-set')].map(set =>
@@ -54,7 +56,8 @@ TAB_LABELS = """() => [...document.querySelectorAll('.tabbed-set')].map(set =>
 
 @pytest.fixture
 def reader(browser: Browser) -> Iterator[tuple[Page, Watch]]:
-    """A fresh light-palette tab, whose requests leaving 127.0.0.1 are blocked."""
+    """A fresh light-palette tab, whose requests leaving 127.0.0.1 are
+    blocked."""
     context, watch = open_context(browser, "light")
     page = context.new_page()
     yield page, watch
@@ -63,13 +66,16 @@ def reader(browser: Browser) -> Iterator[tuple[Page, Watch]]:
 
 
 @pytest.mark.parametrize("palette", list(PALETTES))
-def test_every_page_loads_cleanly(browser: Browser, site: Site, palette: str) -> None:
+def test_every_page_loads_cleanly(
+    browser: Browser, site: Site, palette: str
+) -> None:
     context, watch = open_context(browser, palette)
     page = context.new_page()
     problems = []
     for url in site.pages:
-        # The first visit waits for the late requests (search index and worker),
-        # which every page makes alike; the guard sees any request until the end.
+        # The first visit waits for the late requests (search index and
+        # worker), which every page makes alike; the guard sees any request
+        # until the end.
         status = visit(page, url, settle=url == site.pages[0])
         if status != 200:
             problems.append(f"{site.name(url)}: HTTP {status}")
@@ -87,7 +93,9 @@ def test_every_page_loads_cleanly(browser: Browser, site: Site, palette: str) ->
         ):
             problems.append(f"{site.name(url)}: no edit link to {source.name}")
         problems += [f"{site.name(url)}: {e}" for e in watch.errors]
-        problems += [f"{site.name(url)}: request to {u}" for u in watch.offsite]
+        problems += [
+            f"{site.name(url)}: request to {u}" for u in watch.offsite
+        ]
         watch.clear()
     page.wait_for_load_state("networkidle")
     problems += watch.errors + [f"request to {u}" for u in watch.offsite]
@@ -99,7 +107,8 @@ def test_every_page_loads_cleanly(browser: Browser, site: Site, palette: str) ->
 def test_the_site_is_published_at_its_site_url(
     reader: tuple[Page, Watch], site: Site
 ) -> None:
-    """The sitemap and each page's canonical link use the configured site_url."""
+    """The sitemap and each page's canonical link use the configured
+    site_url."""
     config = load_config(str(ROOT / "mkdocs.yml"))
     assert config["site_url"].startswith("https://")
     site_url, paths = sitemap_paths(site.root)
@@ -118,15 +127,22 @@ def test_an_unknown_address_gets_a_useful_404_page(
     page, watch = reader
     assert visit(page, site.url("no-such-page/"), settle=True) == 404
     # The document's own 404 is the only error: the theme's CSS and JS all load
-    # from the site's path, even though the page is served at an unknown address.
+    # from the site's path, even though the page is served at an unknown
+    # address.
     assert len(watch.errors) <= 1, watch.errors
-    header = page.eval_on_selector(".md-header", "h => getComputedStyle(h).position")
+    header = page.eval_on_selector(
+        ".md-header", "h => getComputedStyle(h).position"
+    )
     assert header == "sticky"
     assert page.locator("article h1").inner_text() == "Page not found"
     assert page.locator(".md-search__input").count() == 1
-    listed = page.eval_on_selector_all("article a", "links => links.map(a => a.href)")
+    listed = page.eval_on_selector_all(
+        "article a", "links => links.map(a => a.href)"
+    )
     assert set(site.pages) <= set(listed)
-    report = page.locator("article a", has_text="report it").get_attribute("href")
+    report = page.locator("article a", has_text="report it").get_attribute(
+        "href"
+    )
     assert report.startswith("https://github.com/")
     assert "/issues/new" in report
     page.locator("article li a").last.click()
@@ -138,16 +154,22 @@ def test_the_navigation_reaches_every_page(
     reader: tuple[Page, Watch], site: Site
 ) -> None:
     page, _ = reader
-    page.set_viewport_size({"width": 1280, "height": 900})  # the sidebar is visible
+    page.set_viewport_size(
+        {"width": 1280, "height": 900}
+    )  # the sidebar is visible
     visit(page, site.pages[0])
     links = page.eval_on_selector_all(
-        ".md-nav--primary a.md-nav__link[href]", "links => links.map(a => a.href)"
+        ".md-nav--primary a.md-nav__link[href]",
+        "links => links.map(a => a.href)",
     )
     reached = {urldefrag(href).url for href in links}
     assert set(site.pages) <= reached
-    # Following the "Next" footer link from the home page walks the whole guide.
+    # Following the "Next" footer link from the home page walks the whole
+    # guide.
     walked = [site.pages[0]]
-    while next_link := _soup(page, walked[-1]).select_one("a.md-footer__link--next"):
+    while next_link := _soup(page, walked[-1]).select_one(
+        "a.md-footer__link--next"
+    ):
         target = urljoin(walked[-1], next_link["href"])
         assert target not in walked, f"the footer links loop back to {target}"
         walked.append(target)
@@ -157,7 +179,9 @@ def test_the_navigation_reaches_every_page(
 def _soup(page: Page, url: str) -> BeautifulSoup | None:
     """The HTML served at ``url``, parsed (None if it is not served)."""
     response = page.request.get(url)
-    return BeautifulSoup(response.text(), "html.parser") if response.ok else None
+    return (
+        BeautifulSoup(response.text(), "html.parser") if response.ok else None
+    )
 
 
 def _anchors(soup: BeautifulSoup) -> set[str]:
@@ -166,7 +190,9 @@ def _anchors(soup: BeautifulSoup) -> set[str]:
     }
 
 
-def test_internal_links_resolve(reader: tuple[Page, Watch], site: Site) -> None:
+def test_internal_links_resolve(
+    reader: tuple[Page, Watch], site: Site
+) -> None:
     page, _ = reader
     broken, anchors = [], {}
     for url in site.pages:
@@ -180,7 +206,9 @@ def test_internal_links_resolve(reader: tuple[Page, Watch], site: Site) -> None:
             if anchors[target] is None:
                 broken.append(f"{site.name(url)} -> {link['href']}: not found")
             elif fragment and fragment not in anchors[target]:
-                broken.append(f"{site.name(url)} -> {link['href']}: no such anchor")
+                broken.append(
+                    f"{site.name(url)} -> {link['href']}: no such anchor"
+                )
     assert len(anchors) > 1, "no internal links found"
     assert broken == []
 
@@ -207,7 +235,9 @@ def _python_curl_choices(page: Page) -> list[str]:
     labels = page.evaluate(TAB_LABELS)
     chosen = page.evaluate(SELECTED_TABS)
     return [
-        c for c, labels in zip(chosen, labels, strict=True) if labels == "Python|curl"
+        c
+        for c, labels in zip(chosen, labels, strict=True)
+        if labels == "Python|curl"
     ]
 
 
@@ -228,7 +258,9 @@ def test_choosing_a_language_switches_every_tab_group(
         groups = page.locator(TAB_SET).filter(
             has=page.locator("label", has_text="curl")
         )
-        groups.last.locator(".tabbed-labels > label", has_text=language).click()
+        groups.last.locator(
+            ".tabbed-labels > label", has_text=language
+        ).click()
         assert set(_python_curl_choices(page)) == {language}
 
     # The choice is remembered on the next page the reader opens.
@@ -238,19 +270,26 @@ def test_choosing_a_language_switches_every_tab_group(
 
 
 def _copy(page: Page, block: int) -> str:
-    """Click the copy button of the page's ``block``-th Python block; the clipboard."""
+    """Click the copy button of the page's ``block``-th Python block; the
+    clipboard."""
     python = page.locator(".language-python.highlight")
     target = python.nth(block)
-    tab = target.locator("xpath=ancestor::div[contains(@class,'tabbed-block')][1]")
+    tab = target.locator(
+        "xpath=ancestor::div[contains(@class,'tabbed-block')][1]"
+    )
     if tab.count():  # bring its tab to the front first
         index = tab.evaluate("b => [...b.parentElement.children].indexOf(b)")
-        tabs = tab.locator("xpath=ancestor::div[contains(@class,'tabbed-set')][1]")
+        tabs = tab.locator(
+            "xpath=ancestor::div[contains(@class,'tabbed-set')][1]"
+        )
         tabs.locator(".tabbed-labels > label").nth(index).click()
     target.evaluate(OPEN_DETAILS)  # a block may sit in a collapsed admonition
     page.evaluate("navigator.clipboard.writeText('')")
     target.hover()
     target.locator("button.md-code__button").click()
-    page.wait_for_function("async () => (await navigator.clipboard.readText()) !== ''")
+    page.wait_for_function(
+        "async () => (await navigator.clipboard.readText()) !== ''"
+    )
     return page.evaluate("navigator.clipboard.readText()")
 
 
@@ -274,10 +313,14 @@ def test_copy_buttons_copy_exactly_the_snippet_sections(
         expected = composed_blocks(source.read_text()) if source else []
         visit(page, url)
         shown = page.locator(".language-python.highlight").count()
-        assert shown == len(expected), f"{site.name(url)}: Python not from snippets"
+        assert shown == len(expected), (
+            f"{site.name(url)}: Python not from snippets"
+        )
         for index, want in enumerate(expected):
             copied = _copy(page, index)
-            assert copied.strip("\n") == want, f"{site.name(url)} block {index + 1}"
+            assert copied.strip("\n") == want, (
+                f"{site.name(url)} block {index + 1}"
+            )
             assert not re.search(r"^\s*(>>>|\$ )", copied, re.MULTILINE)
             copied_blocks += 1
     assert copied_blocks, "no Python block built from snippets found"
@@ -298,18 +341,25 @@ def test_a_copied_example_runs_against_the_fake_api(
 
     # The first block is a script: run it as a reader would, with python -.
     monkeypatch.setenv("WEBHOOK_URL", "https://example.com/hooks")
-    exec(compile(create_block, "<clipboard>", "exec"), {"__name__": "__main__"})
+    exec(
+        compile(create_block, "<clipboard>", "exec"), {"__name__": "__main__"}
+    )
     webhook_id = capsys.readouterr().out.split()[2]
     assert fake_api.webhooks[webhook_id]["url"] == "https://example.com/hooks"
 
-    # The second defines ensure_webhook; it moves the existing webhook, then is a no-op.
+    # The second defines ensure_webhook; it moves the existing webhook, then is
+    # a no-op.
     namespace: dict = {"__name__": "copied"}
     exec(compile(ensure_block, "<clipboard>", "exec"), namespace)
     session = namespace["api_session"]()
-    moved = namespace["ensure_webhook"](session, "https://example.com/v2", "batch")
+    moved = namespace["ensure_webhook"](
+        session, "https://example.com/v2", "batch"
+    )
     assert moved["webhook_id"] == webhook_id
     assert fake_api.webhooks[webhook_id]["url"] == "https://example.com/v2"
-    again = namespace["ensure_webhook"](session, "https://example.com/v2", "batch")
+    again = namespace["ensure_webhook"](
+        session, "https://example.com/v2", "batch"
+    )
     assert again == moved
     assert len(fake_api.webhooks) == 1
     # The copied code is the module's own code, not a stale copy.
@@ -317,18 +367,19 @@ def test_a_copied_example_runs_against_the_fake_api(
     assert create_webhook.ensure_webhook.__doc__ in ensure_block
 
 
-# The term a reader types; the page it must find (a path, or a pattern its title or
-# address matches); and how high that page must rank. Search matches prefixes as the
-# reader types, so a two-letter code such as "DE" also finds "delete" and
-# "deliveries" on every page: for it, being among the results shown is enough.
+# The term a reader types; the page it must find (a path, or a pattern its
+# title or address matches); and how high that page must rank. Search matches
+# prefixes as the reader types, so a two-letter code such as "DE" also finds
+# "delete" and "deliveries" on every page: for it, being among the results
+# shown is enough.
 SEARCHES = {
     "409": ("create-webhook/", 3),
     "DE": ("status-codes/", 10),
     "carrier_connected": ("events/", 1),
     "signature": (re.compile(r"signature", re.IGNORECASE), 3),
 }
-# True once results are shown and have not changed for a moment (the index answers
-# each key press; the last answer wins).
+# True once results are shown and have not changed for a moment (the index
+# answers each key press; the last answer wins).
 RESULTS_SETTLED = """() => {
     const list = document.querySelector('.md-search-result');
     if (!window.__searchWatch) {
@@ -360,12 +411,21 @@ def test_search_finds_the_right_page(
         link = result.locator("a").first
         title = link.locator("h1, h2").first.inner_text()
         found.append(
-            (urlsplit(link.evaluate("a => a.href"))._replace(query="").geturl(), title)
+            (
+                urlsplit(link.evaluate("a => a.href"))
+                ._replace(query="")
+                .geturl(),
+                title,
+            )
         )
     if isinstance(want, str):
         hits = [i for i, (url, _) in enumerate(found) if url == site.url(want)]
     else:
-        hits = [i for i, (url, title) in enumerate(found) if want.search(title + url)]
+        hits = [
+            i
+            for i, (url, title) in enumerate(found)
+            if want.search(title + url)
+        ]
     assert hits, f"{term!r} found {found}"
     results[hits[0]].locator("a").first.click()
     page.wait_for_load_state()
@@ -383,13 +443,15 @@ def test_the_palette_toggle_works_and_is_remembered(
     visit(page, site.pages[0])
     start = scheme(page)
     assert start == PALETTES[palette]
-    background = page.eval_on_selector("body", "b => getComputedStyle(b).background")
+    background = page.eval_on_selector(
+        "body", "b => getComputedStyle(b).background"
+    )
     page.locator("form[data-md-component=palette] label:visible").click()
     other = scheme(page)
     assert other != start
-    assert page.eval_on_selector("body", "b => getComputedStyle(b).background") != (
-        background
-    )
+    assert page.eval_on_selector(
+        "body", "b => getComputedStyle(b).background"
+    ) != (background)
     # Another page, and the same page reloaded, keep the reader's choice.
     visit(page, site.pages[-1])
     assert scheme(page) == other
@@ -406,10 +468,16 @@ def test_no_browser_means_skip_locally_and_fail_under_ci(
     """A missing browser skips with the install command, and fails under CI."""
     monkeypatch.setenv("CHROMIUM_PATH", "/nonexistent/chromium")
     monkeypatch.setattr(browser_support.shutil, "which", lambda _name: None)
-    monkeypatch.setattr(browser_support.os, "access", lambda _path, _mode: False)
+    monkeypatch.setattr(
+        browser_support.os, "access", lambda _path, _mode: False
+    )
     monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+    with pytest.raises(
+        pytest.skip.Exception, match="apt-get install chromium"
+    ):
         browser_support.require_chromium()
     monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="apt-get install chromium"):
+    with pytest.raises(
+        pytest.fail.Exception, match="apt-get install chromium"
+    ):
         browser_support.require_chromium()

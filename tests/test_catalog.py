@@ -1,4 +1,5 @@
-"""Tests for snippets/catalog.py, the source of truth the site's tables come from."""
+"""Tests for snippets/catalog.py, the source of truth the site's tables come
+from."""
 
 import pytest
 

@@ -1,7 +1,7 @@
 """Tests for snippets/client.py (page: docs/client.md).
 
-Retries are tested over real HTTP (tests/live_server.py): requests-mock replaces the
-transport adapter, so urllib3's ``Retry`` never runs under it.
+Retries are tested over real HTTP (tests/live_server.py): requests-mock
+replaces the transport adapter, so urllib3's ``Retry`` never runs under it.
 """
 
 import threading
@@ -25,7 +25,8 @@ pytest_plugins = ["tests.live_server"]  # the live_api and sleeps fixtures
 BACKOFF = [1.0, 2.0, 4.0, 8.0]  # no wait before the first retry, then doubling
 
 
-# ------------------------------------------------------------------ the session
+# ------------------------------------------------------------------ the
+# session
 def test_a_session_needs_the_key_in_the_environment(monkeypatch):
     monkeypatch.delenv(settings.API_KEY_ENV, raising=False)
 
@@ -47,10 +48,14 @@ def test_every_call_sends_the_key_and_the_timeout(fake_api):
 
 def test_an_empty_answer_is_none_and_json_is_decoded(fake_api):
     session = api_session()
-    created = api_call(session, "POST", HOOKS, json={"url": URL, "event": "rate"})
+    created = api_call(
+        session, "POST", HOOKS, json={"url": URL, "event": "rate"}
+    )
 
     assert api_call(session, "GET", HOOKS) == [created]
-    assert api_call(session, "DELETE", f"{HOOKS}/{created['webhook_id']}") is None
+    assert (
+        api_call(session, "DELETE", f"{HOOKS}/{created['webhook_id']}") is None
+    )
 
 
 def test_the_retry_policy_matches_the_catalog(api_key):
@@ -92,7 +97,11 @@ def test_an_api_error_names_the_field_at_fault(fake_api):
 @pytest.mark.parametrize(
     ("body", "reason", "message"),
     [
-        (b"<html>Bad gateway</html>", "Bad Gateway", "<html>Bad gateway</html>"),
+        (
+            b"<html>Bad gateway</html>",
+            "Bad Gateway",
+            "<html>Bad gateway</html>",
+        ),
         (b"", "Bad Gateway", "Bad Gateway"),
         (b"", "", "no message"),
         (b'{"errors": []}', "Bad Gateway", '{"errors": []}'),
@@ -103,7 +112,10 @@ def test_an_answer_that_is_not_the_api_s_error_shape_still_explains(
 ):
     with requests_mock.Mocker() as mocker:
         mocker.get(
-            settings.API_BASE + HOOKS, status_code=502, content=body, reason=reason
+            settings.API_BASE + HOOKS,
+            status_code=502,
+            content=body,
+            reason=reason,
         )
         with pytest.raises(ApiError) as raised:
             api_call(api_session(), "GET", HOOKS)
@@ -114,13 +126,16 @@ def test_an_answer_that_is_not_the_api_s_error_shape_still_explains(
     assert error.request_id is None
 
 
-# ------------------------------------------- retries, over real HTTP on 127.0.0.1
+# ------------------------------------------- retries, over real HTTP on
+# 127.0.0.1
 def test_a_429_waits_the_retry_after_seconds_then_succeeds(live_api, sleeps):
     live_api.rate_limit = 1
     session = api_session()
     api_call(session, "GET", HOOKS)
 
-    created = api_call(session, "POST", HOOKS, json={"url": URL, "event": "batch"})
+    created = api_call(
+        session, "POST", HOOKS, json={"url": URL, "event": "batch"}
+    )
 
     assert created["event"] == "batch"
     assert [c.status for c in live_api.calls] == [200, 429, 200]
@@ -187,7 +202,13 @@ def _conflict(fake):
 @pytest.mark.parametrize(
     ("status", "error_code", "method", "path", "body"),
     [
-        (400, "invalid_field_value", "POST", HOOKS, {"url": "nope", "event": "rate"}),
+        (
+            400,
+            "invalid_field_value",
+            "POST",
+            HOOKS,
+            {"url": "nope", "event": "rate"},
+        ),
         (400, "field_value_required", "PUT", None, {"name": "no url"}),
         (400, "request_body_required", "POST", HOOKS, None),
         (401, "unauthorized", "GET", HOOKS, None),
@@ -215,7 +236,10 @@ def test_4xx_answers_are_never_retried(
     with pytest.raises(ApiError) as raised:
         api_call(api_session(), method, path, json=body)
 
-    assert (raised.value.status, raised.value.error_code) == (status, error_code)
+    assert (raised.value.status, raised.value.error_code) == (
+        status,
+        error_code,
+    )
     assert raised.value.attempts == 1 == len(live_api.calls)
     assert sleeps == []
 
@@ -231,18 +255,23 @@ def test_a_refused_connection_is_retried_then_raised(
     assert sleeps == BACKOFF
 
 
-def test_a_timeout_is_retried_then_raised(api_key, sleeps, monkeypatch, silent_server):
+def test_a_timeout_is_retried_then_raised(
+    api_key, sleeps, monkeypatch, silent_server
+):
     monkeypatch.setattr(snippets.client, "TIMEOUT", (1, 0.05))
     monkeypatch.setattr(snippets.client, "API_BASE", silent_server.url)
 
     with pytest.raises(requests.ConnectionError, match="Read timed out"):
-        api_call(api_session(), "POST", HOOKS, json={"url": URL, "event": "rate"})
+        api_call(
+            api_session(), "POST", HOOKS, json={"url": URL, "event": "rate"}
+        )
 
     assert silent_server.connections() == 6
     assert sleeps == BACKOFF
 
 
-# --------------------------------------------------------------------- the page
+# --------------------------------------------------------------------- the
+# page
 def test_the_page_shows_the_session_and_what_it_retries(built_site):
     soup = built_page(built_site, "client.md")
     text = soup.get_text()
@@ -250,7 +279,9 @@ def test_the_page_shows_the_session_and_what_it_retries(built_site):
     assert "--8<--" not in text
     assert "class ApiError(Exception):" in text
     assert "def api_session(" in text
-    attributes = {row.find("td").get_text() for row in soup.select("article tbody tr")}
+    attributes = {
+        row.find("td").get_text() for row in soup.select("article tbody tr")
+    }
     error = ApiError.__init__.__code__.co_names
     assert attributes == {
         "status",
@@ -268,9 +299,13 @@ def test_the_page_shows_the_session_and_what_it_retries(built_site):
 def test_a_create_whose_answer_was_lost_is_retried_into_a_409(
     api_key, sleeps, monkeypatch
 ):
-    """The first POST creates the webhook but its answer never arrives; the retry
-    gets a 409. ensure_webhook, unlike create_webhook, takes that as success."""
-    from tests.live_server import LiveServer  # imported once pytest_plugins loaded it
+    """The first POST creates the webhook but its answer never arrives; the
+    retry
+    gets a 409. ensure_webhook, unlike create_webhook, takes that as
+    success."""
+    from tests.live_server import (
+        LiveServer,
+    )  # imported once pytest_plugins loaded it
 
     fake = FakeApi(api_key=api_key)
     release = threading.Event()

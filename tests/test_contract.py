@@ -1,8 +1,9 @@
 """The contract: values the platform publishes, pinned as literals.
 
-Nothing here is read from snippets/catalog.py, snippets/settings.py or a generated page.
-If the catalog drifts from what the platform publishes, these tests fail instead of the
-wrong value spreading silently to every table, example and the fake API.
+Nothing here is read from snippets/catalog.py, snippets/settings.py or a
+generated page. If the catalog drifts from what the platform publishes, these
+tests fail instead of the wrong value spreading silently to every table,
+example and the fake API.
 """
 
 import runpy
@@ -36,19 +37,28 @@ PUBLISHED_ERRORS = {
 
 
 def test_event_values_and_resource_types_are_the_published_ones():
-    assert {e.value: e.resource_type for e in catalog.EVENTS} == PUBLISHED_EVENTS
+    assert {
+        e.value: e.resource_type for e in catalog.EVENTS
+    } == PUBLISHED_EVENTS
 
 
 def test_tracking_status_codes_are_the_published_ones():
-    assert {s.code for s in catalog.TRACKING_STATUSES} == PUBLISHED_STATUS_CODES
+    assert {
+        s.code for s in catalog.TRACKING_STATUSES
+    } == PUBLISHED_STATUS_CODES
 
 
 def test_only_delivered_statuses_are_final():
-    assert {s.code for s in catalog.TRACKING_STATUSES if s.final} == {"DE", "SP"}
+    assert {s.code for s in catalog.TRACKING_STATUSES if s.final} == {
+        "DE",
+        "SP",
+    }
 
 
 def test_error_codes_and_statuses_are_the_published_ones():
-    assert {(e.error_code, e.status) for e in catalog.ERRORS} == PUBLISHED_ERRORS
+    assert {
+        (e.error_code, e.status) for e in catalog.ERRORS
+    } == PUBLISHED_ERRORS
 
 
 def test_the_rate_limit_is_200_requests_a_minute():
@@ -92,7 +102,9 @@ def test_the_client_sends_the_key_in_the_published_header(api_key):
 def test_the_fake_serves_each_published_endpoint(method, path):
     fake = FakeApi()
 
-    response = fake.handle(method, path, {}, {PUBLISHED_KEY_HEADER: fake.api_key}, b"")
+    response = fake.handle(
+        method, path, {}, {PUBLISHED_KEY_HEADER: fake.api_key}, b""
+    )
 
     assert not fake.unexpected, (method, path)
     assert response.status != 401, "the fake reads the key from another header"

@@ -16,7 +16,9 @@ def test_create_returns_the_new_webhook(fake_api):
     assert fake_api.calls[-1].headers["API-Key"] == fake_api.api_key
 
 
-def test_a_second_webhook_for_the_event_is_a_409_with_the_api_message(fake_api):
+def test_a_second_webhook_for_the_event_is_a_409_with_the_api_message(
+    fake_api,
+):
     session = api_session()
     create_webhook(session, URL, "batch")
 
@@ -41,7 +43,9 @@ def test_a_second_webhook_for_the_event_is_a_409_with_the_api_message(fake_api):
         (URL, "", "invalid_field_value", "event"),
     ],
 )
-def test_bad_input_is_a_400_naming_the_field(fake_api, url, event, code, field):
+def test_bad_input_is_a_400_naming_the_field(
+    fake_api, url, event, code, field
+):
     with pytest.raises(ApiError) as raised:
         create_webhook(api_session(), url, event)
 
@@ -81,7 +85,9 @@ def test_ensure_moves_the_existing_webhook_to_the_new_url(fake_api):
     assert fake_api.calls[-1].method == "PUT"
 
 
-def test_ensure_creates_again_when_the_webhook_vanished_after_the_409(fake_api):
+def test_ensure_creates_again_when_the_webhook_vanished_after_the_409(
+    fake_api,
+):
     session = api_session()
     ensure_webhook(session, URL, "rate")
     # Another process deletes the webhook between our POST and our GET.
@@ -116,7 +122,9 @@ def test_running_the_module_creates_a_batch_webhook(
     assert capsys.readouterr().out == "Created webhook 5519 for batch\n"
 
 
-def test_running_the_module_reports_the_api_error(fake_api, monkeypatch, run_main):
+def test_running_the_module_reports_the_api_error(
+    fake_api, monkeypatch, run_main
+):
     monkeypatch.setenv("WEBHOOK_URL", "not-a-url")
 
     with pytest.raises(SystemExit) as exited:

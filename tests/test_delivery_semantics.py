@@ -1,4 +1,5 @@
-"""Tests for snippets/delivery_semantics.py (page: docs/delivery-semantics.md)."""
+"""Tests for snippets/delivery_semantics.py (page:
+docs/delivery-semantics.md)."""
 
 import copy
 import functools
@@ -24,12 +25,17 @@ from snippets.payloads import sample_delivery
 START = datetime(2026, 11, 24, 9, 12, tzinfo=UTC)
 
 
-def package_history(codes, tracking_number="9405511899223197428490", step=3600):
-    """The updates a package produces, one per status, each listing every event so
+def package_history(
+    codes, tracking_number="9405511899223197428490", step=3600
+):
+    """The updates a package produces, one per status, each listing every event
+    so
     far, most recent first (as the platform sends them)."""
     updates, events = [], []
     for n, code in enumerate(codes):
-        when = (START + timedelta(seconds=n * step)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = (START + timedelta(seconds=n * step)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
         events.insert(
             0, {"occurred_at": when, "description": code, "status_code": code}
         )
@@ -154,7 +160,9 @@ def test_any_arrival_order_with_repeats_ends_at_the_newest_status(data):
     assert told[-1] == codes[-1]  # the newest status is always told
     positions = [codes.index(code) for code in told]
     assert len(told) <= len(codes)
-    assert positions == sorted(positions)  # never an older status after a newer one
+    assert positions == sorted(
+        positions
+    )  # never an older status after a newer one
 
 
 def test_a_failed_notification_rolls_the_status_back_for_the_retry(db):
@@ -168,7 +176,10 @@ def test_a_failed_notification_rolls_the_status_back_for_the_retry(db):
     assert db.execute("SELECT count(*) FROM shipments").fetchone() == (0,)
 
     told = []
-    assert handle_tracking_update(db, delivered, lambda *a: told.append(a)) is True
+    assert (
+        handle_tracking_update(db, delivered, lambda *a: told.append(a))
+        is True
+    )
     assert told == [("9405511899223197428490", "DE")]
 
 
@@ -177,7 +188,8 @@ def test_workers_applying_at_once_agree_on_one_winner(tmp_path):
     with sqlite3.connect(path) as setup:
         setup.execute(SHIPMENTS)
     packages = {
-        f"TN{n}": package_history(["AC", "IT", "AT", "DE"], f"TN{n}") for n in range(10)
+        f"TN{n}": package_history(["AC", "IT", "AT", "DE"], f"TN{n}")
+        for n in range(10)
     }
     arrivals = [d for updates in packages.values() for d in updates] * 2
     random.Random(7).shuffle(arrivals)
@@ -195,7 +207,8 @@ def test_workers_applying_at_once_agree_on_one_winner(tmp_path):
         db.close()
 
     threads = [
-        threading.Thread(target=worker, args=(arrivals[i::3],)) for i in range(3)
+        threading.Thread(target=worker, args=(arrivals[i::3],))
+        for i in range(3)
     ]
     for thread in threads:
         thread.start()
@@ -203,7 +216,9 @@ def test_workers_applying_at_once_agree_on_one_winner(tmp_path):
         thread.join()
 
     with sqlite3.connect(path) as db:
-        final = dict(db.execute("SELECT tracking_number, status_code FROM shipments"))
+        final = dict(
+            db.execute("SELECT tracking_number, status_code FROM shipments")
+        )
     assert final == {tn: "DE" for tn in packages}
     assert len(told) == len(set(told))  # no status told twice
     for tracking_number, updates in packages.items():

@@ -1,10 +1,11 @@
-"""Every code block on every page, proven: Python, JSON, curl, shell commands, HTTP.
+"""Every code block on every page, proven: Python, JSON, curl, shell commands,
+HTTP.
 
-The blocks are read from the built site (what a reader copies) and paired with their
-fences in ``docs/``. Each kind of block has its checks below, and
-``test_every_block_is_claimed`` fails on any block that no check claims. The markers
-pages use (``data-schema``, ``data-response``, ``data-expect``, ``data-receiver``,
-``data-fragment``) are described in ``tests/blocks.py``.
+The blocks are read from the built site (what a reader copies) and paired with
+their fences in ``docs/``. Each kind of block has its checks below, and
+``test_every_block_is_claimed`` fails on any block that no check claims. The
+markers pages use (``data-schema``, ``data-response``, ``data-expect``,
+``data-receiver``, ``data-fragment``) are described in ``tests/blocks.py``.
 """
 
 from __future__ import annotations
@@ -31,8 +32,12 @@ from tests.fake_api import TEST_API_KEY, FakeApi, Response, Shipment
 
 PAGES = blocks.source_pages()
 API_KEY_HEADER = f"API-Key: ${settings.API_KEY_ENV}"
-VOLATILE_KEYS = re.compile(r"(^|_)id$")  # ids differ between runs of the same call
-TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$")
+VOLATILE_KEYS = re.compile(
+    r"(^|_)id$"
+)  # ids differ between runs of the same call
+TIMESTAMP = re.compile(
+    r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$"
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +51,17 @@ def all_blocks(site_blocks: dict[str, list[Block]]) -> list[Block]:
 
 # ---------------------------------------------------------------- the fake API
 def documented_fake() -> FakeApi:
-    """The fake a page's curls are replayed against: empty, plus the site's sample
-    shipment, so the tracking examples find the package the pages talk about."""
+    """The fake a page's curls are replayed against: empty, plus the site's
+    sample
+    shipment, so the tracking examples find the package the pages talk
+    about."""
     fake = FakeApi(api_key=TEST_API_KEY, base_url=settings.API_BASE)
     track = payloads.TRACK_DATA
-    carrier = payloads.RESOURCE_PATHS["track"].split("carrier_code=")[1].split("&")[0]
+    carrier = (
+        payloads.RESOURCE_PATHS["track"]
+        .split("carrier_code=")[1]
+        .split("&")[0]
+    )
     fake.add_shipment(
         Shipment(
             carrier_code=carrier,
@@ -82,7 +93,15 @@ def is_receiver_url(url: str) -> bool:
     return bool(re.match(r"^http://(127\.0\.0\.1|localhost)(:\d+)?/", url))
 
 
-SHELL_PROGRAMS = {"python", "python3", "flask", "uvicorn", "mkdocs", "pytest", "make"}
+SHELL_PROGRAMS = {
+    "python",
+    "python3",
+    "flask",
+    "uvicorn",
+    "mkdocs",
+    "pytest",
+    "make",
+}
 SHELL_PROGRAMS |= {"pip", "export"}
 
 
@@ -121,7 +140,11 @@ def claim(block: Block) -> str | None:
             return "python from snippet sections"
         return None
     if block.lang == "json":
-        return "json" if block.attrs.get("data-schema") in schemas.SCHEMAS else None
+        return (
+            "json"
+            if block.attrs.get("data-schema") in schemas.SCHEMAS
+            else None
+        )
     if transcript_status(block) is not None:
         return "curl output"
     if block.lang == "http":
@@ -141,7 +164,8 @@ def claim(block: Block) -> str | None:
 
 
 def transcript_status(block: Block) -> int | None:
-    """The status of a block that shows what a curl printed (``HTTP/1.1 409 ...``)."""
+    """The status of a block that shows what a curl printed (``HTTP/1.1 409
+    ...``)."""
     if block.lang not in ("text", "console", "http", ""):
         return None
     match = re.match(r"\s*HTTP/[\d.]+ (\d{3})\b", block.text)
@@ -151,7 +175,9 @@ def transcript_status(block: Block) -> int | None:
 def http_request(block: Block) -> tuple[str, str, dict[str, str]] | None:
     lines = block.text.strip().splitlines()
     match = (
-        re.match(r"^(GET|POST|PUT|DELETE|PATCH) (\S+)$", lines[0]) if lines else None
+        re.match(r"^(GET|POST|PUT|DELETE|PATCH) (\S+)$", lines[0])
+        if lines
+        else None
     )
     if not match:
         return None
@@ -166,7 +192,12 @@ def http_request(block: Block) -> tuple[str, str, dict[str, str]] | None:
 
 def test_there_are_blocks_of_every_kind(site_blocks):
     kinds = {claim(b) for b in all_blocks(site_blocks)}
-    assert {"python from snippet sections", "json", "curl", "shell commands"} <= kinds
+    assert {
+        "python from snippet sections",
+        "json",
+        "curl",
+        "shell commands",
+    } <= kinds
 
 
 def test_every_block_is_claimed(site_blocks):
@@ -178,11 +209,14 @@ def test_every_block_is_claimed(site_blocks):
     assert not unclaimed, "blocks no check claims:\n" + "\n".join(unclaimed)
 
 
-def test_every_built_page_has_a_source_and_the_same_blocks(built_site, site_blocks):
+def test_every_built_page_has_a_source_and_the_same_blocks(
+    built_site, site_blocks
+):
     built = {
         str(p.relative_to(built_site))
         for p in built_site.rglob("*.html")
-        if p.name != "404.html" and p.relative_to(built_site).parts[0] != "search"
+        if p.name != "404.html"
+        and p.relative_to(built_site).parts[0] != "search"
     }
     assert built == {blocks.html_path(page) for page in PAGES}
     for page, found in site_blocks.items():
@@ -204,11 +238,15 @@ def test_python_and_curl_sit_in_tabs_labelled_python_and_curl(site_blocks):
 def test_no_page_types_the_api_base(site_blocks):
     for page in PAGES:
         text = (blocks.DOCS / page).read_text()
-        assert settings.API_BASE not in text, f"{page}: write {{{{ api_base }}}}"
+        assert settings.API_BASE not in text, (
+            f"{page}: write {{{{ api_base }}}}"
+        )
 
 
 # -------------------------------------------------------------------- python
-def python_blocks(site_blocks: dict[str, list[Block]], kind: str) -> list[Block]:
+def python_blocks(
+    site_blocks: dict[str, list[Block]], kind: str
+) -> list[Block]:
     return [b for b in all_blocks(site_blocks) if claim(b) == kind]
 
 
@@ -220,7 +258,9 @@ def test_python_blocks_are_exactly_their_snippet_sections(site_blocks):
         expected = "\n".join(blocks.section(path, name) for path, name in refs)
         assert block.text.rstrip("\n") == expected.rstrip("\n"), block
         files = {path for path, _ in refs}
-        assert block.title in files, f"{block}: title {block.title!r} not in {files}"
+        assert block.title in files, (
+            f"{block}: title {block.title!r} not in {files}"
+        )
 
 
 def test_python_blocks_run_when_pasted_alone(
@@ -240,7 +280,9 @@ def test_python_blocks_run_when_pasted_alone(
          "--target-version", "py311", "--output-format", "concise", *map(str, files)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
-    names = {str(path): str(block) for path, block in zip(files, found, strict=True)}
+    names = {
+        str(path): str(block) for path, block in zip(files, found, strict=True)
+    }
     report = lint.stdout
     for path, where in names.items():
         report = report.replace(path, where)
@@ -268,7 +310,9 @@ def test_json_blocks_match_their_schema(site_blocks):
         if block.lang != "json":
             continue
         name = block.attrs.get("data-schema")
-        assert name in schemas.SCHEMAS, f"{block}: data-schema {name!r} is unknown"
+        assert name in schemas.SCHEMAS, (
+            f"{block}: data-schema {name!r} is unknown"
+        )
         try:
             document = json.loads(block.text)
         except ValueError as error:
@@ -293,7 +337,9 @@ def expected_statuses(block: Block, count: int) -> list[int | None]:
     return statuses  # type: ignore[return-value]
 
 
-def status_problem(where: str, got: int, expected: int | None, body: Any) -> str | None:
+def status_problem(
+    where: str, got: int, expected: int | None, body: Any
+) -> str | None:
     if expected is None and not 200 <= got < 300:
         return f"{where}: answered {got}, the page shows it succeeding: {body}"
     if expected is not None and got != expected:
@@ -302,7 +348,8 @@ def status_problem(where: str, got: int, expected: int | None, body: Any) -> str
 
 
 def body_facts(document: Any, where: str) -> list[str]:
-    """Event values, status codes and resource types anywhere in a JSON body."""
+    """Event values, status codes and resource types anywhere in a JSON
+    body."""
     from snippets import catalog
 
     problems = []
@@ -313,7 +360,11 @@ def body_facts(document: Any, where: str) -> list[str]:
     }
     if isinstance(document, dict):
         for key, value in document.items():
-            if key in known and isinstance(value, str) and value not in known[key]:
+            if (
+                key in known
+                and isinstance(value, str)
+                and value not in known[key]
+            ):
                 problems.append(f"{where}: {key} {value!r} is not a real one")
             problems += body_facts(value, where)
     elif isinstance(document, list):
@@ -323,7 +374,8 @@ def body_facts(document: Any, where: str) -> list[str]:
 
 
 def same_answer(shown: Any, actual: Any, where: str = "") -> list[str]:
-    """How ``shown`` differs from ``actual`` (ids and timestamps: only their type)."""
+    """How ``shown`` differs from ``actual`` (ids and timestamps: only their
+    type)."""
     if isinstance(shown, dict) and isinstance(actual, dict):
         problems = []
         if shown.keys() != actual.keys():
@@ -332,7 +384,9 @@ def same_answer(shown: Any, actual: Any, where: str = "") -> list[str]:
             )
         for key in shown.keys() & actual.keys():
             path = f"{where}/{key}"
-            if VOLATILE_KEYS.search(key) and type(shown[key]) is type(actual[key]):
+            if VOLATILE_KEYS.search(key) and type(shown[key]) is type(
+                actual[key]
+            ):
                 continue
             problems += same_answer(shown[key], actual[key], path)
         return problems
@@ -344,7 +398,9 @@ def same_answer(shown: Any, actual: Any, where: str = "") -> list[str]:
             for n, (a, b) in enumerate(zip(shown, actual, strict=True))
             for p in same_answer(a, b, f"{where}/{n}")
         ]
-    both_times = all(isinstance(v, str) and TIMESTAMP.match(v) for v in (shown, actual))
+    both_times = all(
+        isinstance(v, str) and TIMESTAMP.match(v) for v in (shown, actual)
+    )
     if shown != actual and not both_times:
         return [f"{where or '(root)'}: {shown!r} != {actual!r}"]
     return []
@@ -396,20 +452,30 @@ def receiver_client(target: str) -> Callable[[Curl], tuple[int, bytes]]:
     return send_asgi
 
 
-ANSWERS = {"webhook", "webhook_list", "error", "tracking_info"}  # schemas of answers
+ANSWERS = {
+    "webhook",
+    "webhook_list",
+    "error",
+    "tracking_info",
+}  # schemas of answers
 
 
 def replay_page(page_blocks: list[Block]) -> tuple[list[str], int]:
-    """Replay a page's curls in order against one fake; compare shown answers."""
+    """Replay a page's curls in order against one fake; compare shown
+    answers."""
     fake = documented_fake()
     variables = {settings.API_KEY_ENV: TEST_API_KEY}
     problems: list[str] = []
     replayed = 0
     last: tuple[str, Response] | None = None
-    printed: tuple[str, int] | None = None  # the last curl of any kind: its status
+    # The last curl of any kind: its status
+    printed: tuple[str, int] | None = None
     previous: Block | None = None
     for block in page_blocks:
-        after_curl, previous = previous is not None and claim(previous) == "curl", block
+        after_curl, previous = (
+            previous is not None and claim(previous) == "curl",
+            block,
+        )
         if (
             after_curl
             and block.lang == "json"
@@ -430,7 +496,9 @@ def replay_page(page_blocks: list[Block]) -> tuple[list[str], int]:
             continue
         if block.lang == "json" and "data-response" in block.attrs:
             if last is None:
-                problems.append(f"{block}: a response with no API curl above it")
+                problems.append(
+                    f"{block}: a response with no API curl above it"
+                )
                 continue
             where, answer = last
             problems += [
@@ -468,23 +536,35 @@ def replay_page(page_blocks: list[Block]) -> tuple[list[str], int]:
                     problems.append(
                         f"{where}: the API has no {curl.method} {curl.path}"
                     )
-                problem = status_problem(where, answer.status, expected, answer.body)
+                problem = status_problem(
+                    where, answer.status, expected, answer.body
+                )
                 last, printed = (where, answer), (where, answer.status)
             else:
-                status, body = receiver_client(block.attrs["data-receiver"])(curl)
+                status, body = receiver_client(block.attrs["data-receiver"])(
+                    curl
+                )
                 problem = status_problem(where, status, expected, body[:200])
                 printed = (where, status)
                 try:
-                    last = (where, Response(status, json.loads(body) if body else None))
+                    last = (
+                        where,
+                        Response(status, json.loads(body) if body else None),
+                    )
                 except ValueError:
-                    last = (where, Response(status, body.decode(errors="replace")))
+                    last = (
+                        where,
+                        Response(status, body.decode(errors="replace")),
+                    )
             if problem:
                 problems.append(problem)
     return problems, replayed
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_curls_replay_against_the_fake_as_the_page_says(site_blocks, page, api_key):
+def test_curls_replay_against_the_fake_as_the_page_says(
+    site_blocks, page, api_key
+):
     problems, _ = replay_page(site_blocks[page])
     assert not problems, "\n".join(problems)
 
@@ -502,7 +582,10 @@ def test_curl_parsing():
     assert (curl.method, curl.path, curl.query) == ("PUT", "/p", {"a": ["1"]})
     assert curl.headers == {"API-Key": "secret"}
     assert (curl.body, curl.include) == ('{"x": 1}', True)
-    assert blocks.parse_curl(["curl", "-d", "{}", "http://h/"], {}).method == "POST"
+    assert (
+        blocks.parse_curl(["curl", "-d", "{}", "http://h/"], {}).method
+        == "POST"
+    )
     assert blocks.parse_curl(["curl", "-s", "http://h/x"], {}).include is False
     clustered = blocks.parse_curl(["curl", "-iX", "DELETE", "http://h/x"], {})
     assert (clustered.method, clustered.include) == ("DELETE", True)
@@ -515,7 +598,11 @@ def test_curl_parsing():
 
 def test_answer_comparison_ignores_only_ids_and_timestamps():
     shown = {"webhook_id": "1", "at": "2026-01-01T00:00:00Z", "event": "batch"}
-    actual = {"webhook_id": "9", "at": "2026-02-02T10:00:00Z", "event": "batch"}
+    actual = {
+        "webhook_id": "9",
+        "at": "2026-02-02T10:00:00Z",
+        "event": "batch",
+    }
     assert same_answer(shown, actual) == []
     assert same_answer(shown, {**actual, "event": "rate"})
     assert same_answer({**shown, "id": "1"}, actual)
@@ -543,7 +630,9 @@ def option_problems(options: list[str], *program: str) -> list[str]:
     return [
         f"`{' '.join(program)}` has no option {option}"
         for option in options
-        if not re.search(rf"(?<![\w-]){re.escape(option.split('=')[0])}(?![\w-])", text)
+        if not re.search(
+            rf"(?<![\w-]){re.escape(option.split('=')[0])}(?![\w-])", text
+        )
     ]
 
 
@@ -574,7 +663,9 @@ def makefile_targets() -> set[str]:
 def pyproject_extras() -> set[str]:
     import tomllib
 
-    project = tomllib.loads((blocks.ROOT / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((blocks.ROOT / "pyproject.toml").read_text())[
+        "project"
+    ]
     return set(project.get("optional-dependencies", {}))
 
 
@@ -589,7 +680,9 @@ def pip_problems(args: list[str]) -> list[str]:
             continue
         local = re.fullmatch(r"\.(?:\[([\w,-]+)\])?", arg)
         if local:
-            missing = set((local[1] or "").split(",")) - {""} - pyproject_extras()
+            missing = (
+                set((local[1] or "").split(",")) - {""} - pyproject_extras()
+            )
             problems += [f"pyproject.toml has no extra {m!r}" for m in missing]
             continue
         try:
@@ -630,7 +723,10 @@ def command_problems(command: Command) -> list[str]:
         ]
     if program in ("python", "python3"):
         if args[:1] != ["-m"] or len(args) < 2:
-            return [*problems, f"`{command.text}`: only `python -m module` is checked"]
+            return [
+                *problems,
+                f"`{command.text}`: only `python -m module` is checked",
+            ]
         module, rest = args[1], args[2:]
         if module == "pip":
             return problems + pip_problems(rest)
@@ -641,7 +737,10 @@ def command_problems(command: Command) -> list[str]:
     if program == "pip":
         return problems + pip_problems(args)
     if program == "flask":
-        app = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "--app"), None)
+        app = next(
+            (args[i + 1] for i, a in enumerate(args[:-1]) if a == "--app"),
+            None,
+        )
         if app is None:
             return [*problems, "flask without --app"]
         problem = import_target(app, "app")
@@ -667,21 +766,32 @@ def command_problems(command: Command) -> list[str]:
     if program == "mkdocs":
         sub = args[0] if args else ""
         if sub not in ("serve", "build", "gh-deploy"):
-            return [*problems, f"mkdocs {sub}: not a command this project uses"]
+            return [
+                *problems,
+                f"mkdocs {sub}: not a command this project uses",
+            ]
         return problems + option_problems(options, "mkdocs", sub)
     if program == "pytest":
         paths = [a.split("::")[0] for a in args if not a.startswith("-")]
-        problems += [f"pytest: no {p}" for p in paths if not (blocks.ROOT / p).exists()]
-        return problems + (option_problems(options, "pytest") if options else [])
+        problems += [
+            f"pytest: no {p}" for p in paths if not (blocks.ROOT / p).exists()
+        ]
+        return problems + (
+            option_problems(options, "pytest") if options else []
+        )
     if program == "make":
         targets = [a for a in args if not a.startswith("-")]
         return problems + [
-            f"make: no target {t}" for t in targets if t not in makefile_targets()
+            f"make: no target {t}"
+            for t in targets
+            if t not in makefile_targets()
         ]
     return [*problems, f"`{program}` is not a command the checks know"]
 
 
-def shell_commands(site_blocks: dict[str, list[Block]]) -> list[tuple[str, Command]]:
+def shell_commands(
+    site_blocks: dict[str, list[Block]],
+) -> list[tuple[str, Command]]:
     found = []
     for block in all_blocks(site_blocks):
         if claim(block) in ("shell commands", "curl"):
@@ -696,7 +806,9 @@ def shell_commands(site_blocks: dict[str, list[Block]]) -> list[tuple[str, Comma
 def test_shell_commands_name_what_exists(site_blocks):
     found = shell_commands(site_blocks)
     assert found
-    problems = [f"{where}: {p}" for where, c in found for p in command_problems(c)]
+    problems = [
+        f"{where}: {p}" for where, c in found for p in command_problems(c)
+    ]
     assert not problems, "\n".join(problems)
 
 
@@ -743,15 +855,20 @@ def test_http_blocks_name_real_routes(site_blocks):
         method, url, headers = request
         assert is_api_url(url), f"{block}: {url} is not on {settings.API_BASE}"
         path = url[len(settings.API_BASE) :].split("?")[0]
-        assert fake_routes(method, path), f"{block}: the API has no {method} {path}"
+        assert fake_routes(method, path), (
+            f"{block}: the API has no {method} {path}"
+        )
         assert set(headers) <= {"API-Key", "Content-Type"}, block
         checked += 1
     assert checked
 
 
-# ------------------------------------------------------- tables and prose facts
+# ------------------------------------------------------- tables and prose
+# facts
 def soup_of(site: Path, page: str) -> BeautifulSoup:
-    return BeautifulSoup((site / blocks.html_path(page)).read_text(), "html.parser")
+    return BeautifulSoup(
+        (site / blocks.html_path(page)).read_text(), "html.parser"
+    )
 
 
 def page_of(*specs: tuple[str, str, dict[str, str]]) -> list[Block]:
@@ -766,7 +883,9 @@ CREATE = (
     f"-H 'Content-Type: application/json' -H '{API_KEY_HEADER}' "
     """-d '{"url": "https://example.com/hooks", "event": "batch"}'"""
 )
-CREATED = '{"webhook_id": "1", "url": "https://example.com/hooks", "event": "batch"}'
+CREATED = (
+    '{"webhook_id": "1", "url": "https://example.com/hooks", "event": "batch"}'
+)
 RESPONSE = {"data-schema": "webhook", "data-response": "true"}
 
 
@@ -802,19 +921,31 @@ def test_replay_accepts_what_the_fake_answers(api_key):
         ),
         ([("json", CREATED, RESPONSE)], "no API curl above it"),
         (
-            [("bash", CREATE, {}), ("json", CREATED, {"data-schema": "webhook"})],
+            [
+                ("bash", CREATE, {}),
+                ("json", CREATED, {"data-schema": "webhook"}),
+            ],
             "mark it data-response",
         ),
-        ([("bash", CREATE, {}), ("text", "HTTP/1.1 201 Created", {})], "shows 201"),
+        (
+            [("bash", CREATE, {}), ("text", "HTTP/1.1 201 Created", {})],
+            "shows 201",
+        ),
         ([("bash", CREATE.replace("webhooks", "hooks"), {})], "has no POST"),
-        ([("bash", CREATE.replace(f"-H '{API_KEY_HEADER}'", ""), {})], "API-Key"),
+        (
+            [("bash", CREATE.replace(f"-H '{API_KEY_HEADER}'", ""), {})],
+            "API-Key",
+        ),
         ([("bash", CREATE.replace("batch", "parcel"), {})], "not a real one"),
         (
             [
                 (
                     "bash",
                     "curl -X POST http://127.0.0.1:8080/webhooks -d 'x'",
-                    {"data-receiver": "snippets.endpoint:app", "data-expect": "204"},
+                    {
+                        "data-receiver": "snippets.endpoint:app",
+                        "data-expect": "204",
+                    },
                 )
             ],
             "answered 415",
@@ -839,9 +970,9 @@ def test_fences_are_found_inside_tabs_and_around_nested_fences():
 
 
 def test_only_named_sections_count_as_snippet_blocks():
-    assert blocks.section_refs("--8<--\nsnippets/client.py:client\n--8<--") == [
-        ("snippets/client.py", "client")
-    ]
+    assert blocks.section_refs(
+        "--8<--\nsnippets/client.py:client\n--8<--"
+    ) == [("snippets/client.py", "client")]
     for body in (
         "import os",
         '--8<-- "snippets/client.py"',

@@ -1,10 +1,11 @@
 """Tables and facts in prose, read back out of the built site.
 
-Every table of events, status codes or errors is generated from ``snippets/catalog.py``
-(a ``<!-- table:... -->`` marker); these tests read each generated table in the HTML and
-compare it with the catalog, refuse hand-typed tables of catalog values, and check the
-values prose mentions in inline code: event values, status codes, resource types, error
-codes, API paths, header names, HTTP statuses and shell commands.
+Every table of events, status codes or errors is generated from
+``snippets/catalog.py`` (a ``<!-- table:... -->`` marker); these tests read
+each generated table in the HTML and compare it with the catalog, refuse
+hand-typed tables of catalog values, and check the values prose mentions in
+inline code: event values, status codes, resource types, error codes, API
+paths, header names, HTTP statuses and shell commands.
 """
 
 from __future__ import annotations
@@ -24,14 +25,25 @@ from tests.test_docs_blocks import command_problems, fake_routes, is_api_url
 PAGES = blocks.source_pages()
 MARKER = re.compile(r"<!-- table:([a-z_]+)(?: status=([0-9,]+))? -->")
 HEADERS = {
-    "events": ["Event", "API value", "Sent when", "resource_type in the delivery"],
+    "events": [
+        "Event",
+        "API value",
+        "Sent when",
+        "resource_type in the delivery",
+    ],
     "status_codes": [
         "Code",
         "Status",
         "What it means",
         "What a receiver typically does",
     ],
-    "errors": ["Status", "error_code", "What it means", "What to do", "Retried"],
+    "errors": [
+        "Status",
+        "error_code",
+        "What it means",
+        "What to do",
+        "Retried",
+    ],
 }
 
 
@@ -40,7 +52,8 @@ def expected_rows(name: str, statuses: str | None = None) -> list[list[str]]:
     if name == "events":
         return [
             [
-                e.name + (f" (also called {e.also_called})" if e.also_called else ""),
+                e.name
+                + (f" (also called {e.also_called})" if e.also_called else ""),
                 e.value,
                 e.trigger,
                 e.resource_type,
@@ -67,7 +80,9 @@ def expected_rows(name: str, statuses: str | None = None) -> list[list[str]]:
 
 
 def soup_of(site: Path, page: str) -> BeautifulSoup:
-    return BeautifulSoup((site / blocks.html_path(page)).read_text(), "html.parser")
+    return BeautifulSoup(
+        (site / blocks.html_path(page)).read_text(), "html.parser"
+    )
 
 
 def cells(row: Tag, tag: str) -> list[str]:
@@ -94,8 +109,12 @@ def test_generated_tables_are_the_catalog(built_site, page):
         for header, rows in tables(soup_of(built_site, page))
         if header in HEADERS.values()
     ]
-    assert len(generated) == len(markers), f"{page}: a marker left no table, or "
-    for (name, statuses), (header, rows) in zip(markers, generated, strict=True):
+    assert len(generated) == len(markers), (
+        f"{page}: a marker left no table, or "
+    )
+    for (name, statuses), (header, rows) in zip(
+        markers, generated, strict=True
+    ):
         assert header == HEADERS[name], page
         assert rows == expected_rows(name, statuses or None), f"{page}: {name}"
 
@@ -117,7 +136,9 @@ def test_no_table_of_catalog_values_is_typed_by_hand(built_site, page):
         columns = zip(*rows, strict=False)
         for column in columns:
             typed = [cell for cell in column if cell in catalog_values()]
-            assert len(typed) < 2, f"{page}: hand-typed table of {typed}: use a marker"
+            assert len(typed) < 2, (
+                f"{page}: hand-typed table of {typed}: use a marker"
+            )
 
 
 def test_the_tables_exist(built_site):
@@ -145,7 +166,15 @@ def schema_names(node: object) -> set[str]:
 
 # Words in inline code that are neither API values nor names from the code.
 PROSE_WORDS = {"localhost", "https", "http", "json", "true", "false", "null"}
-COMMANDS = ("python ", "python3 ", "flask ", "uvicorn ", "mkdocs ", "pytest ", "make ")
+COMMANDS = (
+    "python ",
+    "python3 ",
+    "flask ",
+    "uvicorn ",
+    "mkdocs ",
+    "pytest ",
+    "make ",
+)
 COMMANDS += ("pip ", "export ")
 SPELLINGS = {413: {"Content Too Large"}, 422: {"Unprocessable Content"}}
 
@@ -162,7 +191,8 @@ def vocabulary() -> set[str]:
 
 def status_problem(text: str) -> str | None:
     """``409``, ``409 Conflict``: a real status and its phrase; ``409
-    webhook_event_type_conflict``: the status the catalog gives that error code."""
+    webhook_event_type_conflict``: the status the catalog gives that error
+    code."""
     match = re.fullmatch(r"([1-5]\d\d)(?: (.+))?", text, re.DOTALL)
     if not match:
         return None
@@ -193,7 +223,11 @@ def fact_problem(text: str) -> str | None:
         settings.TIMESTAMP_HEADER,
     }
     if re.fullmatch(r"[A-Z]{2}", text):
-        return None if text in catalog.STATUS_CODES else f"`{text}`: no such status"
+        return (
+            None
+            if text in catalog.STATUS_CODES
+            else f"`{text}`: no such status"
+        )
     if re.fullmatch(r"API_[A-Z_]+", text):
         types = {e.resource_type for e in catalog.EVENTS}
         return None if text in types else f"`{text}`: no such resource_type"
@@ -229,22 +263,32 @@ def fact_problem(text: str) -> str | None:
     if status or re.fullmatch(r"[1-5]\d\d(?: .+)?", text, re.DOTALL):
         return status
     if re.fullmatch(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*", text):
-        return None if text in vocabulary() else f"`{text}`: not a name the API uses"
+        return (
+            None
+            if text in vocabulary()
+            else f"`{text}`: not a name the API uses"
+        )
     return None
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_facts_in_prose_are_real(built_site, page):
     soup = soup_of(built_site, page)
-    problems = sorted({p for t in blocks.inline_code(soup) if (p := fact_problem(t))})
+    problems = sorted(
+        {p for t in blocks.inline_code(soup) if (p := fact_problem(t))}
+    )
     assert not problems, f"{page}:\n" + "\n".join(problems)
 
 
 def test_links_to_the_api_name_real_endpoints(built_site):
     for page in PAGES:
-        for link in blocks.article(soup_of(built_site, page)).find_all("a", href=True):
+        for link in blocks.article(soup_of(built_site, page)).find_all(
+            "a", href=True
+        ):
             if is_api_url(link["href"]):
-                assert not fact_problem(link["href"]), f"{page}: {link['href']}"
+                assert not fact_problem(link["href"]), (
+                    f"{page}: {link['href']}"
+                )
 
 
 @pytest.mark.parametrize(

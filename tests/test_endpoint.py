@@ -44,7 +44,11 @@ def test_a_charset_in_the_content_type_is_fine(client):
         (b"{not json", "application/json", 400),
         (b"", "application/json", 400),
         (b'"a string"', "application/json", 400),
-        (b'{"resource_url": "https://api.example.com/x"}', "application/json", 400),
+        (
+            b'{"resource_url": "https://api.example.com/x"}',
+            "application/json",
+            400,
+        ),
         (b"\xff\xfe", "application/json", 400),
     ],
 )
@@ -58,9 +62,15 @@ def test_bad_requests_get_a_4xx_and_nothing_is_queued(
 
 
 def test_a_body_over_1_mib_is_refused_with_413(client):
-    body = b'{"resource_type": "API_BATCH", "pad": "' + b"x" * (1024 * 1024) + b'"}'
+    body = (
+        b'{"resource_type": "API_BATCH", "pad": "'
+        + b"x" * (1024 * 1024)
+        + b'"}'
+    )
 
-    response = client.post("/webhooks", data=body, content_type="application/json")
+    response = client.post(
+        "/webhooks", data=body, content_type="application/json"
+    )
 
     assert response.status_code == 413
     assert endpoint.inbox.empty()
@@ -70,7 +80,9 @@ def test_only_post_is_served(client):
     assert client.get("/webhooks").status_code == 405
 
 
-def test_running_the_module_serves_on_loopback_port_8080(monkeypatch, run_main):
+def test_running_the_module_serves_on_loopback_port_8080(
+    monkeypatch, run_main
+):
     started = {}
     monkeypatch.setattr(Flask, "run", lambda self, **kw: started.update(kw))
 

@@ -10,7 +10,11 @@ from snippets import catalog, schemas, settings
 from snippets.client import ApiError, api_call, api_session
 from snippets.create_webhook import create_webhook
 from snippets.errors import DEFAULT_WAIT, Outcome, retry_after, run_api_job
-from snippets.manage_webhooks import delete_webhook, list_webhooks, update_webhook
+from snippets.manage_webhooks import (
+    delete_webhook,
+    list_webhooks,
+    update_webhook,
+)
 from tests.page_examples import built_page, json_blocks
 
 pytest_plugins = ["tests.live_server"]  # the live_api and sleeps fixtures
@@ -50,7 +54,10 @@ def test_retry_after_reads_seconds_and_dates(header, seconds):
 def test_retry_after_defaults_to_the_clock(monkeypatch):
     monkeypatch.setattr("snippets.errors.time.time", lambda: NOW)
 
-    assert retry_after(_error_with(email.utils.formatdate(NOW + 5, usegmt=True))) == 5
+    assert (
+        retry_after(_error_with(email.utils.formatdate(NOW + 5, usegmt=True)))
+        == 5
+    )
 
 
 def test_retry_after_from_the_fake_s_429(fake_api):
@@ -59,7 +66,9 @@ def test_retry_after_from_the_fake_s_429(fake_api):
     list_webhooks(session)
     fake_api.advance(45)
 
-    with pytest.raises(ApiError) as raised:  # requests-mock: no retry runs here
+    with pytest.raises(
+        ApiError
+    ) as raised:  # requests-mock: no retry runs here
         list_webhooks(session)
 
     assert raised.value.error_code == "rate_limit_exceeded"
@@ -90,7 +99,9 @@ def test_a_rate_limited_job_runs_again_after_retry_after(fake_api):
     ("status", "header", "wait"),
     [(503, "9", 9.0), (503, "0", 0.0), (500, None, DEFAULT_WAIT)],
 )
-def test_a_job_hit_by_a_system_error_runs_again(fake_api, status, header, wait):
+def test_a_job_hit_by_a_system_error_runs_again(
+    fake_api, status, header, wait
+):
     session = api_session()
     fake_api.fail_next(status, retry_after=header)
 
@@ -141,7 +152,9 @@ def test_a_job_that_times_out_runs_again(fake_api):
             "url",
         ),
         (
-            lambda s: api_call(s, "POST", settings.WEBHOOKS_PATH, json={"url": URL}),
+            lambda s: api_call(
+                s, "POST", settings.WEBHOOKS_PATH, json={"url": URL}
+            ),
             "field_value_required",
             "event",
         ),

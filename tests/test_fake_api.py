@@ -29,12 +29,17 @@ def test_every_error_names_a_fresh_request_id(fake_api):
 
 def test_request_ids_are_deterministic_per_seed():
     one, two = FakeApi(seed=7), FakeApi(seed=7)
-    answers = [f.handle("GET", settings.WEBHOOKS_PATH, {}, {}, b"") for f in (one, two)]
+    answers = [
+        f.handle("GET", settings.WEBHOOKS_PATH, {}, {}, b"")
+        for f in (one, two)
+    ]
 
     assert answers[0].body == answers[1].body
 
 
-@pytest.mark.parametrize("headers", [{}, {"API-Key": "wrong"}, {"api-key": ""}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"API-Key": "wrong"}, {"api-key": ""}]
+)
 def test_a_missing_or_wrong_key_is_401(fake_api, headers):
     response = requests.get(HOOKS, headers=headers, timeout=5)
 
@@ -42,7 +47,9 @@ def test_a_missing_or_wrong_key_is_401(fake_api, headers):
 
 
 def test_the_key_header_name_is_case_insensitive(fake_api):
-    response = requests.get(HOOKS, headers={"api-key": TEST_API_KEY}, timeout=5)
+    response = requests.get(
+        HOOKS, headers={"api-key": TEST_API_KEY}, timeout=5
+    )
 
     assert response.status_code == 200
 
@@ -68,13 +75,21 @@ def _body(**fields) -> bytes:
         ),
         (_body(event="batch"), JSON, (400, "field_value_required", "url")),
         (_body(url=OK_URL), JSON, (400, "field_value_required", "event")),
-        (_body(url=5, event="batch"), JSON, (400, "invalid_field_value", "url")),
+        (
+            _body(url=5, event="batch"),
+            JSON,
+            (400, "invalid_field_value", "url"),
+        ),
         (
             _body(url="a.example", event="batch"),
             JSON,
             (400, "invalid_field_value", "url"),
         ),
-        (_body(url=OK_URL, event="Batch"), JSON, (400, "invalid_field_value", "event")),
+        (
+            _body(url=OK_URL, event="Batch"),
+            JSON,
+            (400, "invalid_field_value", "event"),
+        ),
         (
             _body(url=OK_URL, event="batch", x=1),
             JSON,
@@ -99,7 +114,10 @@ def _body(**fields) -> bytes:
 )
 def test_create_validates_its_body(fake_api, body, content_type, expected):
     response = requests.post(
-        HOOKS, data=body, headers={**KEY, "Content-Type": content_type}, timeout=5
+        HOOKS,
+        data=body,
+        headers={**KEY, "Content-Type": content_type},
+        timeout=5,
     )
 
     assert _error(response) == expected
@@ -216,7 +234,8 @@ def test_injected_faults_come_first_and_run_out(api_key):
     fake.fail_next(503, times=2, retry_after="7")
     fake.fail_next(500)
     statuses = [
-        fake.handle("GET", settings.WEBHOOKS_PATH, {}, KEY, b"") for _ in range(4)
+        fake.handle("GET", settings.WEBHOOKS_PATH, {}, KEY, b"")
+        for _ in range(4)
     ]
 
     assert [r.status for r in statuses] == [503, 503, 500, 200]
@@ -240,7 +259,10 @@ def test_an_unknown_route_is_recorded_so_the_test_fails():
     ("query", "expected"),
     [
         ({}, (400, "field_value_required", "carrier_code")),
-        ({"carrier_code": ["usps"]}, (400, "field_value_required", "tracking_number")),
+        (
+            {"carrier_code": ["usps"]},
+            (400, "field_value_required", "tracking_number"),
+        ),
         (
             {"carrier_code": ["usps"], "tracking_number": ["1"]},
             (404, "not_found", None),
@@ -252,7 +274,11 @@ def test_tracking_validates_its_query(api_key, query, expected):
     response = fake.handle("GET", settings.TRACKING_PATH, query, KEY, b"")
     detail = response.body["errors"][0]
 
-    assert (response.status, detail["error_code"], detail.get("field_name")) == expected
+    assert (
+        response.status,
+        detail["error_code"],
+        detail.get("field_name"),
+    ) == expected
 
 
 def test_jwks_and_resources_are_served_only_when_configured(api_key):
@@ -262,7 +288,9 @@ def test_jwks_and_resources_are_served_only_when_configured(api_key):
     fake.jwks = {"keys": []}
     fake.resources["/v1/batches/se-1"] = {"batch_id": "se-1"}
 
-    assert fake.handle("GET", settings.JWKS_PATH, {}, {}, b"").body == {"keys": []}
+    assert fake.handle("GET", settings.JWKS_PATH, {}, {}, b"").body == {
+        "keys": []
+    }
     assert fake.handle("GET", "/v1/batches/se-1", {}, KEY, b"").body == {
         "batch_id": "se-1"
     }
@@ -271,7 +299,9 @@ def test_jwks_and_resources_are_served_only_when_configured(api_key):
 
 def test_the_wsgi_app_serves_the_same_logic(api_key):
     fake = FakeApi(api_key=api_key)
-    body = json.dumps({"url": "https://a.example/h", "event": "batch"}).encode()
+    body = json.dumps(
+        {"url": "https://a.example/h", "event": "batch"}
+    ).encode()
     environ = {
         "REQUEST_METHOD": "POST",
         "PATH_INFO": settings.WEBHOOKS_PATH,
@@ -283,7 +313,9 @@ def test_the_wsgi_app_serves_the_same_logic(api_key):
     }
     started = {}
 
-    chunks = fake.wsgi_app(environ, lambda s, h: started.update(status=s, headers=h))
+    chunks = fake.wsgi_app(
+        environ, lambda s, h: started.update(status=s, headers=h)
+    )
 
     assert started["status"] == "200 OK"
     assert ("Content-Type", "application/json") in started["headers"]

@@ -11,7 +11,14 @@ from collections import Counter
 import pytest
 
 from snippets import catalog, inbox
-from snippets.inbox import HANDLERS, MAX_ATTEMPTS, Inbox, delivery_id, drain, work
+from snippets.inbox import (
+    HANDLERS,
+    MAX_ATTEMPTS,
+    Inbox,
+    delivery_id,
+    drain,
+    work,
+)
 from snippets.payloads import sample_delivery
 
 
@@ -61,7 +68,9 @@ def rows(box: Inbox) -> list[tuple]:
 def test_a_stored_delivery_is_on_disk_for_the_next_process(box, clock):
     assert box.store(sample_delivery("batch")) is True
 
-    reopened = Inbox(box.path, clock=clock)  # as a restarted receiver or worker would
+    reopened = Inbox(
+        box.path, clock=clock
+    )  # as a restarted receiver or worker would
 
     assert reopened.counts() == {"pending": 1}
     assert reopened.claim() == (
@@ -158,7 +167,9 @@ def test_the_default_handlers_log_what_to_do_with_each_delivery(box, caplog):
 
     drain(box, HANDLERS)
 
-    assert box.counts() == {"done": len(catalog.EVENTS) + len(catalog.STATUS_CODES)}
+    assert box.counts() == {
+        "done": len(catalog.EVENTS) + len(catalog.STATUS_CODES)
+    }
     text = caplog.text
     for event in catalog.EVENTS:
         if event.value != "track":
@@ -169,7 +180,9 @@ def test_the_default_handlers_log_what_to_do_with_each_delivery(box, caplog):
     assert "TN-IT is now IT" in text
 
 
-def test_a_failing_handler_is_retried_with_growing_waits_then_parked(box, clock):
+def test_a_failing_handler_is_retried_with_growing_waits_then_parked(
+    box, clock
+):
     attempts = []
 
     def broken(delivery):
@@ -185,7 +198,11 @@ def test_a_failing_handler_is_retried_with_growing_waits_then_parked(box, clock)
         clock.now += 3600
 
     assert box.counts() == {"dead": 1}
-    assert rows(box)[0][2:] == (MAX_ATTEMPTS, 1, "RuntimeError: database is down")
+    assert rows(box)[0][2:] == (
+        MAX_ATTEMPTS,
+        1,
+        "RuntimeError: database is down",
+    )
     assert len(attempts) == MAX_ATTEMPTS
 
 
@@ -218,7 +235,13 @@ def test_a_delivery_for_an_event_without_a_handler_is_kept_for_retry(box):
     drain(box, {})
 
     assert rows(box) == [
-        ("API_REPORT_COMPLETE", "pending", 1, 1, "KeyError: 'API_REPORT_COMPLETE'")
+        (
+            "API_REPORT_COMPLETE",
+            "pending",
+            1,
+            1,
+            "KeyError: 'API_REPORT_COMPLETE'",
+        )
     ]
 
 
@@ -226,17 +249,23 @@ def test_a_worker_that_dies_mid_delivery_loses_nothing(box, clock):
     box.store(sample_delivery("carrier_connected"))
     box.store(sample_delivery("batch"))
 
-    # The first worker claims a delivery, then its process dies before finishing.
+    # The first worker claims a delivery, then its process dies before
+    # finishing.
     key, _ = box.claim()
     assert key == delivery_id(sample_delivery("carrier_connected"))
 
     seen, handlers = recorder()
     restarted = Inbox(box.path, clock=clock)
-    assert drain(restarted, handlers) == 1  # the other one; the claim still holds
+    assert (
+        drain(restarted, handlers) == 1
+    )  # the other one; the claim still holds
     clock.now += inbox.LEASE
 
     assert drain(restarted, handlers) == 1  # the lease ran out: taken over
-    assert [d["resource_type"] for d in seen] == ["API_BATCH", "API_CARRIER_CONNECTED"]
+    assert [d["resource_type"] for d in seen] == [
+        "API_BATCH",
+        "API_CARRIER_CONNECTED",
+    ]
     assert restarted.counts() == {"done": 2}
 
 
@@ -251,7 +280,9 @@ def test_threads_storing_at_once_keep_each_delivery_once(box):
             with lock:
                 results.append(stored)
 
-    threads = [threading.Thread(target=send, args=(deliveries,)) for _ in range(4)]
+    threads = [
+        threading.Thread(target=send, args=(deliveries,)) for _ in range(4)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -274,7 +305,9 @@ def test_work_drains_then_rests_when_the_inbox_is_empty(box):
     def sleep(seconds):
         naps.append(seconds)
         if len(naps) == 2:
-            box.store(sample_delivery("rate"))  # arrives while the worker rests
+            box.store(
+                sample_delivery("rate")
+            )  # arrives while the worker rests
         if len(naps) == 3:
             raise KeyboardInterrupt
 

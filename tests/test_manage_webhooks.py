@@ -79,7 +79,11 @@ def test_update_moves_the_url_and_keeps_the_rest(fake_api, session):
 
 def test_update_replaces_headers_and_name(session, track):
     update_webhook(
-        session, track["webhook_id"], URL, headers={"X-Tenant": "us-2"}, name="t"
+        session,
+        track["webhook_id"],
+        URL,
+        headers={"X-Tenant": "us-2"},
+        name="t",
     )
 
     assert get_webhook(session, track["webhook_id"]) == {
@@ -97,7 +101,9 @@ def test_update_with_no_headers_removes_them(session, track):
 
 
 def test_update_sends_a_body_the_schema_accepts(fake_api, session, track):
-    update_webhook(session, track["webhook_id"], URL, headers={"X-A": "1"}, name="n")
+    update_webhook(
+        session, track["webhook_id"], URL, headers={"X-A": "1"}, name="n"
+    )
 
     body = fake_api.mocker.last_request.json()
     assert not schemas.problems("update_webhook_request", body)
@@ -168,18 +174,24 @@ def test_delete_twice_is_safe(session, track):
     assert delete_webhook(session, track["webhook_id"]) is False
 
 
-def test_delete_does_not_hide_other_errors(fake_api, session, track, monkeypatch):
+def test_delete_does_not_hide_other_errors(
+    fake_api, session, track, monkeypatch
+):
     monkeypatch.setenv(settings.API_KEY_ENV, "revoked-key")
 
     with pytest.raises(ApiError) as raised:
         delete_webhook(api_session(), track["webhook_id"])
 
-    assert (raised.value.status, raised.value.error_code) == (401, "unauthorized")
+    assert (raised.value.status, raised.value.error_code) == (
+        401,
+        "unauthorized",
+    )
     assert track["webhook_id"] in fake_api.webhooks
 
 
 def test_a_rate_limited_call_surfaces_retry_after(fake_api, session):
-    fake_api.rate_limit = 0  # requests-mock: the session's Retry does not run here
+    # Requests-mock: the session's Retry does not run here
+    fake_api.rate_limit = 0
 
     with pytest.raises(ApiError) as raised:
         list_webhooks(session)
@@ -198,7 +210,8 @@ def test_the_command_line_lists_gets_moves_and_deletes(fake_api, track):
     assert main(["list"]) == f"{hook_id}\ttrack\t{URL}"
     assert main(["get", hook_id]) == f"{hook_id}\ttrack\t{URL}"
     assert (
-        main(["move", hook_id, NEW_URL]) == f"Webhook {hook_id} now sends to {NEW_URL}"
+        main(["move", hook_id, NEW_URL])
+        == f"Webhook {hook_id} now sends to {NEW_URL}"
     )
     assert fake_api.webhooks[hook_id]["url"] == NEW_URL
     assert main(["delete", hook_id]) == f"Deleted webhook {hook_id}"
@@ -206,9 +219,13 @@ def test_the_command_line_lists_gets_moves_and_deletes(fake_api, track):
     assert main(["list"]) == "No webhooks."
 
 
-@pytest.mark.parametrize("argv", [[], ["get"], ["remove", "5519"], ["move", "5519"]])
+@pytest.mark.parametrize(
+    "argv", [[], ["get"], ["remove", "5519"], ["move", "5519"]]
+)
 def test_the_command_line_explains_its_usage(monkeypatch, argv):
-    monkeypatch.delenv(settings.API_KEY_ENV, raising=False)  # not needed for that
+    monkeypatch.delenv(
+        settings.API_KEY_ENV, raising=False
+    )  # not needed for that
 
     with pytest.raises(SystemExit, match="usage: list"):
         main(argv)
@@ -224,7 +241,9 @@ def test_running_the_module_prints_the_answer(
     assert capsys.readouterr().out == f"{track['webhook_id']}\ttrack\t{URL}\n"
 
 
-def test_running_the_module_reports_the_api_error(fake_api, monkeypatch, run_main):
+def test_running_the_module_reports_the_api_error(
+    fake_api, monkeypatch, run_main
+):
     monkeypatch.setattr(sys, "argv", ["manage_webhooks", "get", "404404"])
 
     with pytest.raises(SystemExit) as exited:
@@ -236,7 +255,8 @@ def test_running_the_module_reports_the_api_error(fake_api, monkeypatch, run_mai
 
 # ------------------------------------------------------------------ the page
 def _page_story(fake_api):
-    """Replay, in Python, what the curl examples of the page do, in page order."""
+    """Replay, in Python, what the curl examples of the page do, in page
+    order."""
     session = api_session()
     answers = {}
     answers["create"] = api_call(
@@ -284,7 +304,12 @@ def test_the_page_renders_every_call_in_python_and_curl(built_site):
     text = soup.get_text()
 
     assert "--8<--" not in text
-    for name in ("list_webhooks", "get_webhook", "update_webhook", "delete_webhook"):
+    for name in (
+        "list_webhooks",
+        "get_webhook",
+        "update_webhook",
+        "delete_webhook",
+    ):
         assert f"def {name}(" in text
     assert "def ensure_webhook(" in text
     assert tab_labels(soup).count(["Python", "curl"]) >= 5

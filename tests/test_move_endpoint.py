@@ -50,10 +50,14 @@ def _deliver(body: bytes, headers=SIGNED):
 
 
 # ---------------------------------------------------------------------- move
-def test_move_points_every_webhook_of_the_old_url_at_the_new(fake_api, session):
+def test_move_points_every_webhook_of_the_old_url_at_the_new(
+    fake_api, session
+):
     track = create_webhook(session, OLD, "track")
     batch = create_webhook(session, OLD, "batch")
-    other = create_webhook(session, "https://elsewhere.example.com/hooks", "rate")
+    other = create_webhook(
+        session, "https://elsewhere.example.com/hooks", "rate"
+    )
 
     moved = move_endpoint(session, OLD, NEW)
 
@@ -61,7 +65,12 @@ def test_move_points_every_webhook_of_the_old_url_at_the_new(fake_api, session):
     assert fake_api.webhooks[track["webhook_id"]]["url"] == NEW
     assert fake_api.webhooks[batch["webhook_id"]]["url"] == NEW
     assert fake_api.webhooks[other["webhook_id"]] == other
-    assert [c.method for c in fake_api.calls[3:]] == ["GET", "PUT", "PUT", "GET"]
+    assert [c.method for c in fake_api.calls[3:]] == [
+        "GET",
+        "PUT",
+        "PUT",
+        "GET",
+    ]
 
 
 def test_move_keeps_headers_and_name(fake_api, session):
@@ -104,7 +113,9 @@ def test_a_move_the_api_did_not_apply_is_reported(fake_api, session):
     # An API that answers 204 and changes nothing.
     fake_api._update_webhook = lambda call, headers, webhook_id: Response(204)
 
-    with pytest.raises(RuntimeError, match=rf"\['{hook['webhook_id']}'\] still send"):
+    with pytest.raises(
+        RuntimeError, match=rf"\['{hook['webhook_id']}'\] still send"
+    ):
         move_endpoint(session, OLD, NEW)
 
 
@@ -170,7 +181,9 @@ def test_the_relay_passes_the_delivery_on_byte_for_byte(new_endpoint):
     for name, value in SIGNED.items():
         assert sent.headers[name] == value
     assert sent.headers["Content-Type"] == "application/json"
-    assert sent.headers.get("Host") != "localhost"  # the relay's own host is dropped
+    assert (
+        sent.headers.get("Host") != "localhost"
+    )  # the relay's own host is dropped
     assert sent.timeout == (3.05, 10)
 
 
@@ -184,8 +197,12 @@ def test_the_relay_refuses_what_the_new_endpoint_refused(new_endpoint, status):
     assert str(status).encode() in answer.data
 
 
-@pytest.mark.parametrize("failure", [requests.ConnectionError, requests.ReadTimeout])
-def test_the_relay_refuses_when_the_new_endpoint_is_down(new_endpoint, failure, caplog):
+@pytest.mark.parametrize(
+    "failure", [requests.ConnectionError, requests.ReadTimeout]
+)
+def test_the_relay_refuses_when_the_new_endpoint_is_down(
+    new_endpoint, failure, caplog
+):
     new_endpoint.post(NEW, exc=failure("down"))
 
     with caplog.at_level(logging.WARNING):
@@ -195,7 +212,9 @@ def test_the_relay_refuses_when_the_new_endpoint_is_down(new_endpoint, failure, 
     assert "could not pass a delivery on: down" in caplog.text
 
 
-def test_the_relay_refuses_an_oversized_body_without_passing_it_on(new_endpoint):
+def test_the_relay_refuses_an_oversized_body_without_passing_it_on(
+    new_endpoint,
+):
     answer = _deliver(b" " * (1024 * 1024 + 1))
 
     assert answer.status_code == 413
@@ -209,8 +228,10 @@ def test_a_relay_without_a_target_refuses_everything(monkeypatch):
 
 
 def test_the_switch_end_to_end_loses_nothing(fake_api, session, monkeypatch):
-    """Old server runs the relay, new server runs the minimal receiver over real
-    HTTP; deliveries sent before, during and after the move all reach the new one."""
+    """Old server runs the relay, new server runs the minimal receiver over
+    real
+    HTTP; deliveries sent before, during and after the move all reach the new
+    one."""
     while not snippets.endpoint.inbox.empty():
         snippets.endpoint.inbox.get_nowait()
     with LiveServer(snippets.endpoint.app) as new_server:
@@ -222,7 +243,9 @@ def test_the_switch_end_to_end_loses_nothing(fake_api, session, monkeypatch):
         before = sample_delivery("batch")
         assert _deliver(json.dumps(before).encode()).status_code == 204
         assert move_endpoint(session, OLD, new_url) == [hook["webhook_id"]]
-        late = sample_delivery("track")  # a retry the platform had queued for OLD
+        late = sample_delivery(
+            "track"
+        )  # a retry the platform had queued for OLD
         assert _deliver(json.dumps(late).encode()).status_code == 204
         after = sample_delivery("rate")
         direct = requests.post(new_url, json=after, timeout=5)
@@ -245,7 +268,9 @@ def test_the_page_shows_both_servers_and_the_move(built_site):
     assert ["Python", "curl"] in tab_labels(soup)
 
 
-def test_the_page_s_list_is_what_the_fake_answers_after_the_move(fake_api, session):
+def test_the_page_s_list_is_what_the_fake_answers_after_the_move(
+    fake_api, session
+):
     create_webhook(session, OLD, "track")
     move_endpoint(session, OLD, NEW)
 

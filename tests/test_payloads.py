@@ -23,7 +23,9 @@ def test_every_sample_matches_its_own_schema_and_no_other(event):
     delivery = sample_delivery(event)
 
     assert schemas.problems(f"delivery_{event}", delivery) == []
-    assert schemas.problems("delivery", delivery) == []  # exactly one event matches
+    assert (
+        schemas.problems("delivery", delivery) == []
+    )  # exactly one event matches
     others = [e for e in EVENTS if e != event]
     assert all(schemas.problems(f"delivery_{o}", delivery) for o in others)
 
@@ -63,7 +65,10 @@ def test_only_track_carries_data():
     assert [e for e in EVENTS if "data" in sample_delivery(e)] == ["track"]
     for event in EVENTS:
         if event != "track":
-            assert set(sample_delivery(event)) == {"resource_url", "resource_type"}
+            assert set(sample_delivery(event)) == {
+                "resource_url",
+                "resource_type",
+            }
 
 
 def test_the_track_sample_lists_its_events_most_recent_first():
@@ -133,7 +138,9 @@ def test_a_track_resource_url_gives_the_latest_tracking_record(fake_api):
 
 def test_a_missing_resource_raises_the_apis_error(fake_api):
     with pytest.raises(ApiError) as raised:
-        fetch_resource(api_session(), sample_delivery("track"))  # no such shipment
+        fetch_resource(
+            api_session(), sample_delivery("track")
+        )  # no such shipment
 
     assert (raised.value.status, raised.value.error_code) == (404, "not_found")
     assert "No shipment" in raised.value.message
@@ -174,7 +181,8 @@ def test_running_the_module_prints_the_resource(
 
 # -------------------------------------------------------------------- page
 def test_the_page_shows_the_current_samples():
-    """The examples written in docs/payloads.md are what the build generates."""
+    """The examples written in docs/payloads.md are what the build
+    generates."""
     text = (blocks.DOCS / "payloads.md").read_text()
     written = gen_tables.PAYLOADS.search(text)
 

@@ -23,15 +23,22 @@ class TestFastApiReceiver(ReceiverContract):
         )
 
 
-def test_a_body_without_a_length_is_still_cut_off_at_1_mib(monkeypatch, tmp_path):
-    """A chunked body declares no Content-Length; the stream is counted instead."""
-    monkeypatch.setattr(receive_fastapi, "INBOX_PATH", str(tmp_path / "inbox.sqlite3"))
+def test_a_body_without_a_length_is_still_cut_off_at_1_mib(
+    monkeypatch, tmp_path
+):
+    """A chunked body declares no Content-Length; the stream is counted
+    instead."""
+    monkeypatch.setattr(
+        receive_fastapi, "INBOX_PATH", str(tmp_path / "inbox.sqlite3")
+    )
 
     def chunks():
         for _ in range(17):
             yield b"x" * 65536  # 1 MiB and one more chunk
 
-    response = TestClient(receive_fastapi.app).post("/webhooks", content=chunks())
+    response = TestClient(receive_fastapi.app).post(
+        "/webhooks", content=chunks()
+    )
 
     assert response.status_code == 413
     assert not (tmp_path / "inbox.sqlite3").exists()
@@ -39,7 +46,9 @@ def test_a_body_without_a_length_is_still_cut_off_at_1_mib(monkeypatch, tmp_path
 
 def test_running_the_module_serves_on_port_8000(monkeypatch, run_main):
     calls = []
-    monkeypatch.setattr("uvicorn.run", lambda app, **kw: calls.append((app, kw)))
+    monkeypatch.setattr(
+        "uvicorn.run", lambda app, **kw: calls.append((app, kw))
+    )
     monkeypatch.delenv("PORT", raising=False)
 
     namespace = run_main("snippets.receive_fastapi")

@@ -1,7 +1,8 @@
 """Tests for snippets/receive_flask.py (page: docs/receive.md).
 
 The checks both receivers must pass are in ``ReceiverContract``
-(tests/receiver_harness.py); tests/test_receive_fastapi.py runs them on FastAPI.
+(tests/receiver_harness.py); tests/test_receive_fastapi.py runs them on
+FastAPI.
 """
 
 from collections.abc import Callable

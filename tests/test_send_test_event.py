@@ -45,7 +45,9 @@ def test_the_first_run_creates_a_private_key_and_its_jwks(tmp_path):
     assert "d" not in jwk  # the public half only
     assert key_id.startswith("local-")
     published = KeySet.from_jwks(jwks).public_key(key_id)
-    assert published.public_numbers() == private_key.public_key().public_numbers()
+    assert (
+        published.public_numbers() == private_key.public_key().public_numbers()
+    )
     assert private_key.key_size == 2048
 
 
@@ -69,7 +71,10 @@ def test_a_missing_jwks_is_written_again_from_the_key(tmp_path):
     (tmp_path / "jwks.json").unlink()
 
     assert load_or_create_key_pair(tmp_path)[1] == key_id
-    assert json.loads((tmp_path / "jwks.json").read_text())["keys"][0]["kid"] == key_id
+    assert (
+        json.loads((tmp_path / "jwks.json").read_text())["keys"][0]["kid"]
+        == key_id
+    )
 
 
 def test_two_first_runs_racing_end_up_with_one_key(tmp_path, monkeypatch):
@@ -166,7 +171,9 @@ def receiver():
 
 
 @pytest.mark.parametrize("event", [e.value for e in catalog.EVENTS])
-def test_every_event_arrives_signed_as_its_sample(receiver, keys, event, capsys):
+def test_every_event_arrives_signed_as_its_sample(
+    receiver, keys, event, capsys
+):
     private_key, key_id, key_set = keys
 
     status = sender.send_event(event, receiver.url, private_key, key_id)
@@ -175,13 +182,19 @@ def test_every_event_arrives_signed_as_its_sample(receiver, keys, event, capsys)
     [(headers, body)] = receiver.received
     assert json.loads(body) == sample_delivery(event)
     assert headers["content-type"] == "application/json"
-    verify_delivery(headers, body, key_set)  # the receivers' own check, real clock
+    verify_delivery(
+        headers, body, key_set
+    )  # the receivers' own check, real clock
     assert capsys.readouterr().out == f"{event}: attempt 1: 204 No Content\n"
 
 
 def test_failures_are_retried_with_exponential_backoff(receiver, keys, capsys):
     private_key, key_id, key_set = keys
-    receiver.answers = ["500 Internal Server Error", "503 Service Unavailable", "400 x"]
+    receiver.answers = [
+        "500 Internal Server Error",
+        "503 Service Unavailable",
+        "400 x",
+    ]
     waits: list[float] = []
 
     status = sender.send_event(
@@ -191,7 +204,9 @@ def test_failures_are_retried_with_exponential_backoff(receiver, keys, capsys):
     assert status == 204
     assert waits == [1, 2, 4]
     assert len(receiver.received) == 4
-    assert len({body for _, body in receiver.received}) == 1  # the same delivery
+    assert (
+        len({body for _, body in receiver.received}) == 1
+    )  # the same delivery
     for headers, body in receiver.received:
         verify_delivery(headers, body, key_set)
     out = capsys.readouterr().out.splitlines()
@@ -207,7 +222,9 @@ def test_each_attempt_is_signed_at_its_own_time(receiver, keys, monkeypatch):
     monkeypatch.setattr(sender.time, "time", lambda: clock[0])
 
     def sleep(seconds):
-        clock[0] += seconds + 600  # a long outage: the first signature is stale
+        clock[0] += (
+            seconds + 600
+        )  # a long outage: the first signature is stale
 
     sender.send_event("rate", receiver.url, private_key, key_id, sleep=sleep)
 
@@ -222,7 +239,9 @@ def test_a_redirect_is_not_an_acknowledgement(receiver, keys):
     receiver.answers = ["301 Moved Permanently", "302 Found"]
     waits: list[float] = []
 
-    sender.send_event("batch", receiver.url, private_key, key_id, sleep=waits.append)
+    sender.send_event(
+        "batch", receiver.url, private_key, key_id, sleep=waits.append
+    )
 
     assert len(receiver.received) == 3  # the redirects were not followed
     assert waits == [1, 2]
@@ -234,7 +253,11 @@ def test_giving_up_after_every_attempt_failed(refused_url, keys, capsys):
 
     with pytest.raises(sender.DeliveryFailedError) as raised:
         sender.send_event(
-            "track", refused_url + "/webhooks", private_key, key_id, sleep=waits.append
+            "track",
+            refused_url + "/webhooks",
+            private_key,
+            key_id,
+            sleep=waits.append,
         )
 
     assert waits == [1, 2, 4, 8]  # five attempts, four waits
@@ -252,7 +275,12 @@ def test_a_slow_endpoint_times_out_and_is_retried(keys, monkeypatch):
     with SilentServer() as silent:
         with pytest.raises(sender.DeliveryFailedError) as raised:
             sender.send_event(
-                "batch", silent.url, private_key, key_id, attempts=2, sleep=waits.append
+                "batch",
+                silent.url,
+                private_key,
+                key_id,
+                attempts=2,
+                sleep=waits.append,
             )
         connections = silent.connections()
 
@@ -283,15 +311,22 @@ def test_at_least_one_attempt_is_required(keys):
     private_key, key_id, _ = keys
 
     with pytest.raises(ValueError, match="at least 1"):
-        sender.send_event("batch", "http://127.0.0.1:9/", private_key, key_id, 0)
+        sender.send_event(
+            "batch", "http://127.0.0.1:9/", private_key, key_id, 0
+        )
 
 
-def test_a_sample_that_breaks_its_schema_is_never_sent(receiver, keys, monkeypatch):
+def test_a_sample_that_breaks_its_schema_is_never_sent(
+    receiver, keys, monkeypatch
+):
     private_key, key_id, _ = keys
     monkeypatch.setattr(
         sender,
         "sample_delivery",
-        lambda event: {"resource_url": "not a url", "resource_type": "API_BATCH"},
+        lambda event: {
+            "resource_url": "not a url",
+            "resource_type": "API_BATCH",
+        },
     )
 
     with pytest.raises(ValueError, match="breaks its schema"):
@@ -303,7 +338,8 @@ def test_a_sample_that_breaks_its_schema_is_never_sent(receiver, keys, monkeypat
 # ---------------------------------------------------------------- the command
 @pytest.fixture
 def command(monkeypatch, tmp_path, run_main):
-    """Run ``python -m snippets.send_test_event ARGS`` with its waits recorded."""
+    """Run ``python -m snippets.send_test_event ARGS`` with its waits
+    recorded."""
     waits: list[float] = []
     monkeypatch.setattr(time, "sleep", waits.append)
     monkeypatch.setenv(sender.KEY_DIR_ENV, str(tmp_path / "command-keys"))
@@ -326,18 +362,24 @@ def test_the_command_sends_every_event(command, receiver, capsys):
 
     bodies = [json.loads(body) for _, body in receiver.received]
     assert bodies == [sample_delivery(e.value) for e in catalog.EVENTS]
-    keys = KeySet.from_jwks(json.loads((command.key_dir / "jwks.json").read_text()))
+    keys = KeySet.from_jwks(
+        json.loads((command.key_dir / "jwks.json").read_text())
+    )
     for headers, body in receiver.received:
         verify_delivery(headers, body, keys)
     out = capsys.readouterr().out
-    assert f"YOURSTORE_WEBHOOK_TEST_KEYS={command.key_dir / 'jwks.json'}" in out
+    assert (
+        f"YOURSTORE_WEBHOOK_TEST_KEYS={command.key_dir / 'jwks.json'}" in out
+    )
     assert "BEGIN" not in out  # the private key is never printed
 
 
 def test_the_command_sends_one_event(command, receiver, capsys):
     assert command("track", receiver.url) == 0
 
-    assert [json.loads(b) for _, b in receiver.received] == [sample_delivery("track")]
+    assert [json.loads(b) for _, b in receiver.received] == [
+        sample_delivery("track")
+    ]
 
 
 def test_the_command_keeps_its_keys_where_told(command, receiver, monkeypatch):
@@ -383,8 +425,9 @@ def test_the_command_refuses_an_unknown_event(command, capsys):
 def documented_receiver(request, tmp_path):
     """A receiver started as the page says, in its own process, on 127.0.0.1.
 
-    The test opens the listening socket and hands it over, so the sender's first
-    connection waits in the backlog while the child starts: nothing has to sleep.
+    The test opens the listening socket and hands it over, so the sender's
+    first connection waits in the backlog while the child starts: nothing has
+    to sleep.
     """
     env = {
         **os.environ,
@@ -395,7 +438,13 @@ def documented_receiver(request, tmp_path):
     env.pop(sender.KEY_DIR_ENV, None)
     with socket.create_server(("127.0.0.1", 0), backlog=64) as listener:
         child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, request.param, str(listener.fileno())],
+            [
+                sys.executable,
+                "-c",
+                CHILD,
+                request.param,
+                str(listener.fileno()),
+            ],
             cwd=tmp_path,
             env=env,
             pass_fds=[listener.fileno()],
@@ -425,21 +474,30 @@ def _run(receiver, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_the_pages_loop_sends_stores_and_processes_every_event(documented_receiver):
-    """docs/send-test-event.md, steps 1 to 3 and "Send the same event twice"."""
+def test_the_pages_loop_sends_stores_and_processes_every_event(
+    documented_receiver,
+):
+    """docs/send-test-event.md, steps 1 to 3 and "Send the same event
+    twice"."""
     url = documented_receiver.url
 
     sent = _run(documented_receiver, "snippets.send_test_event", "all", url)
     again = _run(documented_receiver, "snippets.send_test_event", "track", url)
     before = _run(documented_receiver, "snippets.inbox", "status")
-    local_inbox = inbox.Inbox(str(documented_receiver.cwd / "local-inbox.sqlite3"))
-    processed = inbox.drain(local_inbox, inbox.HANDLERS)  # what the worker does
+    local_inbox = inbox.Inbox(
+        str(documented_receiver.cwd / "local-inbox.sqlite3")
+    )
+    processed = inbox.drain(
+        local_inbox, inbox.HANDLERS
+    )  # what the worker does
     local_inbox.close()
     after = _run(documented_receiver, "snippets.inbox", "status")
 
     assert sent.returncode == 0, sent.stderr
     lines = sent.stdout.splitlines()
-    assert "YOURSTORE_WEBHOOK_TEST_KEYS=.local/webhook-keys/jwks.json" in lines[0]
+    assert (
+        "YOURSTORE_WEBHOOK_TEST_KEYS=.local/webhook-keys/jwks.json" in lines[0]
+    )
     assert [line.split(":")[0] for line in lines[1:]] == [
         e.value for e in catalog.EVENTS
     ]
@@ -450,7 +508,9 @@ def test_the_pages_loop_sends_stores_and_processes_every_event(documented_receiv
     assert json.loads(after.stdout) == {"done": len(catalog.EVENTS)}
 
 
-def test_the_pages_unsigned_request_is_refused_and_not_stored(documented_receiver):
+def test_the_pages_unsigned_request_is_refused_and_not_stored(
+    documented_receiver,
+):
     answer = requests.post(
         documented_receiver.url,
         json=sample_delivery("batch"),

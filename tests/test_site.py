@@ -1,5 +1,5 @@
-"""Site-wide checks on the built HTML: placeholders filled, pages described, nothing
-loaded from another host, a useful 404, keys read from the environment.
+"""Site-wide checks on the built HTML: placeholders filled, pages described,
+nothing loaded from another host, a useful 404, keys read from the environment.
 
 Code blocks and tables have their own checks in test_docs_blocks.py and
 test_docs_facts.py.
@@ -42,7 +42,10 @@ LOADED = {"stylesheet", "preload", "modulepreload", "icon", "manifest"}
 def test_no_page_loads_anything_from_another_host(built_site):
     for page in _pages(built_site):
         soup = BeautifulSoup(page.read_text(), "html.parser")
-        urls = [tag.get("src") for tag in soup.find_all(["script", "img", "iframe"])]
+        urls = [
+            tag.get("src")
+            for tag in soup.find_all(["script", "img", "iframe"])
+        ]
         urls += [
             link.get("href")
             for link in soup.find_all("link")
@@ -66,4 +69,6 @@ def test_curl_examples_read_the_key_from_the_environment(built_site):
         for code in _code_blocks(soup, "bash"):
             for line in code.splitlines():
                 if "API-Key:" in line:
-                    assert re.search(r"API-Key: \$YOURSTORE_API_KEY\b", line), line
+                    assert re.search(
+                        r"API-Key: \$YOURSTORE_API_KEY\b", line
+                    ), line

@@ -26,7 +26,10 @@ def test_codes_without_a_message_are_the_ones_that_tell_the_customer_nothing():
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"status_code": "DE"}, "Your package 9405511899223197428490 was delivered."),
+        (
+            {"status_code": "DE"},
+            "Your package 9405511899223197428490 was delivered.",
+        ),
         (
             {"status_code": "AC"},
             "The carrier has your package 9405511899223197428490; it is on its way.",
@@ -45,7 +48,10 @@ def test_codes_without_a_message_are_the_ones_that_tell_the_customer_nothing():
             "expected 2026-11-27.",
         ),
         (
-            {"status_code": "EX", "exception_description": "Address not found"},
+            {
+                "status_code": "EX",
+                "exception_description": "Address not found",
+            },
             "There is a problem with 9405511899223197428490: Address not found. "
             "We are on it.",
         ),
@@ -79,6 +85,10 @@ def test_other_events_produce_no_message(event):
 
 def test_the_page_quotes_what_the_function_returns_for_its_example():
     page = (ROOT / "docs" / "status-codes.md").read_text()
-    quoted = re.search(r"`customer_message` returns\s+\*\"(.+?)\"\*", page, re.DOTALL)
+    quoted = re.search(
+        r"`customer_message` returns\s+\*\"(.+?)\"\*", page, re.DOTALL
+    )
     assert quoted, "the page no longer quotes the example message"
-    assert quoted.group(1) == customer_message(payloads.sample_delivery("track"))
+    assert quoted.group(1) == customer_message(
+        payloads.sample_delivery("track")
+    )

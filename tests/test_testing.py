@@ -1,7 +1,8 @@
 """Tests for snippets/testing.py (page: docs/testing.md).
 
-snippets/testing.py is a pytest module for readers. Its tests are imported here so
-this suite collects and runs them, and checked to fail when the code they test breaks.
+snippets/testing.py is a pytest module for readers. Its tests are imported here
+so this suite collects and runs them, and checked to fail when the code they
+test breaks.
 """
 
 import subprocess
@@ -27,12 +28,16 @@ from snippets.testing import (  # noqa: F401 (pytest collects them from here)
 from tests.blocks import ROOT
 from tests.page_examples import built_page
 
-READER_TESTS = sorted(n for n in vars(snippets.testing) if n.startswith("test_"))
+READER_TESTS = sorted(
+    n for n in vars(snippets.testing) if n.startswith("test_")
+)
 
 
 def test_every_test_of_the_module_is_collected_here():
     assert READER_TESTS == sorted(
-        n for n in globals() if n.startswith("test_") and n in vars(snippets.testing)
+        n
+        for n in globals()
+        if n.startswith("test_") and n in vars(snippets.testing)
     )
     assert len(READER_TESTS) == 5
 
@@ -67,12 +72,17 @@ def test_the_module_runs_on_its_own_under_pytest():
         ("service_unavailable", "system"),
     ],
 )
-def test_the_mocked_error_bodies_are_the_platform_s_shape(error_code, error_type):
-    assert not schemas.problems("error", api_error(error_code, error_type, "m"))
+def test_the_mocked_error_bodies_are_the_platform_s_shape(
+    error_code, error_type
+):
+    assert not schemas.problems(
+        "error", api_error(error_code, error_type, "m")
+    )
 
 
 def _never_moves(session, url, event):
-    """A broken ensure_webhook: gives up on a 409 instead of moving the webhook."""
+    """A broken ensure_webhook: gives up on a 409 instead of moving the
+    webhook."""
     try:
         return create_webhook(session, url, event)
     except ApiError as error:
@@ -94,8 +104,16 @@ def _always_puts(session, url, event):
 @pytest.mark.parametrize(
     ("broken", "reader_test", "failure"),
     [
-        (_never_moves, "test_moves_the_existing_webhook_after_a_409", AssertionError),
-        (_always_puts, "test_changes_nothing_when_already_set_up", NoMockAddress),
+        (
+            _never_moves,
+            "test_moves_the_existing_webhook_after_a_409",
+            AssertionError,
+        ),
+        (
+            _always_puts,
+            "test_changes_nothing_when_already_set_up",
+            NoMockAddress,
+        ),
         (
             lambda s, u, e: {"webhook_id": "1"},
             "test_creates_the_webhook",

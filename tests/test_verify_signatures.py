@@ -1,4 +1,5 @@
-"""Tests for snippets/verify_signatures.py (page: docs/verify-signatures.md)."""
+"""Tests for snippets/verify_signatures.py (page:
+docs/verify-signatures.md)."""
 
 import base64
 import json
@@ -40,7 +41,11 @@ def key_pair(tmp_path_factory):
 def other_key_pair(tmp_path_factory):
     directory = tmp_path_factory.mktemp("other-keys")
     private_key, key_id = load_or_create_key_pair(directory)
-    return private_key, key_id, json.loads((directory / "jwks.json").read_text())
+    return (
+        private_key,
+        key_id,
+        json.loads((directory / "jwks.json").read_text()),
+    )
 
 
 def _refusal(headers, body=BODY, keys=None, now=NOW) -> SignatureError:
@@ -61,7 +66,9 @@ def _vector_headers() -> dict[str, str]:
 def test_the_published_vector_verifies():
     keys = KeySet.from_jwks(vs.VECTOR_JWKS)
 
-    verify_delivery(_vector_headers(), vs.VECTOR_BODY, keys, now=vs.VECTOR_TIMESTAMP)
+    verify_delivery(
+        _vector_headers(), vs.VECTOR_BODY, keys, now=vs.VECTOR_TIMESTAMP
+    )
 
 
 def test_signing_the_vector_body_with_its_private_key_gives_the_published_signature():
@@ -106,7 +113,9 @@ def test_header_names_are_matched_whatever_their_case(key_pair):
     private_key, key_id, jwks = key_pair
     headers = {
         name.title(): value
-        for name, value in sign_delivery(BODY, private_key, key_id, NOW).items()
+        for name, value in sign_delivery(
+            BODY, private_key, key_id, NOW
+        ).items()
     }
 
     verify_delivery(headers, BODY, KeySet.from_jwks(jwks), now=NOW)
@@ -127,7 +136,11 @@ def test_the_clock_defaults_to_now(key_pair):
         (settings.KEY_ID_HEADER,),
         (settings.SIGNATURE_HEADER,),
         (settings.TIMESTAMP_HEADER,),
-        (settings.KEY_ID_HEADER, settings.SIGNATURE_HEADER, settings.TIMESTAMP_HEADER),
+        (
+            settings.KEY_ID_HEADER,
+            settings.SIGNATURE_HEADER,
+            settings.TIMESTAMP_HEADER,
+        ),
     ],
 )
 def test_missing_signature_headers_are_a_404(key_pair, missing):
@@ -150,7 +163,9 @@ def test_an_empty_signature_header_is_a_404(key_pair):
 
 
 @pytest.mark.parametrize("offset", [-300, -1, 0, 1, 300])
-def test_timestamps_within_five_minutes_either_way_are_accepted(key_pair, offset):
+def test_timestamps_within_five_minutes_either_way_are_accepted(
+    key_pair, offset
+):
     private_key, key_id, jwks = key_pair
     headers = sign_delivery(BODY, private_key, key_id, NOW + offset)
 
@@ -168,7 +183,8 @@ def test_timestamps_more_than_five_minutes_off_are_a_400(key_pair, offset):
 
 
 @pytest.mark.parametrize(
-    "timestamp", ["abc", "-5", "1.5e9", " 1800000000", "1_800_000_000", "9" * 13]
+    "timestamp",
+    ["abc", "-5", "1.5e9", " 1800000000", "1_800_000_000", "9" * 13],
 )
 def test_a_malformed_timestamp_is_a_400(key_pair, timestamp):
     private_key, key_id, jwks = key_pair
@@ -214,7 +230,9 @@ def test_an_unknown_key_id_is_a_400(key_pair):
                 {
                     **h,
                     settings.SIGNATURE_HEADER: base64.b64encode(
-                        bytes(len(base64.b64decode(h[settings.SIGNATURE_HEADER])))
+                        bytes(
+                            len(base64.b64decode(h[settings.SIGNATURE_HEADER]))
+                        )
                     ).decode(),
                 },
                 b,
@@ -348,7 +366,9 @@ def test_a_rotated_key_is_found_by_one_refresh(
     assert _jwks_fetches(fake_api) == 2
 
 
-def test_an_unknown_key_id_refreshes_once_then_fails(fake_api, key_pair, monkeypatch):
+def test_an_unknown_key_id_refreshes_once_then_fails(
+    fake_api, key_pair, monkeypatch
+):
     clock = [1000.0]
     monkeypatch.setattr(vs.time, "monotonic", lambda: clock[0])
     _, key_id, jwks = key_pair
@@ -433,13 +453,16 @@ def test_an_unreachable_jwks_is_a_503_so_the_platform_retries(
     )
     assert "could not fetch the signing keys" in caplog.text
     fetches = _jwks_fetches(fake_api)
-    # Deliveries in the next minute get 503 at once, without hammering the JWKS.
+    # Deliveries in the next minute get 503 at once, without hammering the
+    # JWKS.
     clock[0] += 30
     with pytest.raises(SignatureError) as again:
         keys.public_key(key_id)
     assert again.value.status == 503
     assert _jwks_fetches(fake_api) == fetches
-    if failure == "503":  # a minute later the next delivery fetches, and succeeds
+    if (
+        failure == "503"
+    ):  # a minute later the next delivery fetches, and succeeds
         clock[0] += 30
         assert keys.public_key(key_id)
         assert _jwks_fetches(fake_api) == fetches + 1
@@ -452,7 +475,9 @@ def test_trusted_keys_are_the_platforms_jwks(fake_api, key_pair, monkeypatch):
     fake_api.jwks = jwks
 
     keys = trusted_keys()
-    verify_delivery(sign_delivery(BODY, private_key, key_id, NOW), BODY, keys, NOW)
+    verify_delivery(
+        sign_delivery(BODY, private_key, key_id, NOW), BODY, keys, NOW
+    )
 
     assert keys.jwks_url == "https://api.yourstore.com/jwks"
     assert _jwks_fetches(fake_api) == 1
@@ -463,13 +488,19 @@ def test_trusted_keys_can_be_the_local_senders(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv(vs.TEST_KEYS_ENV, str(tmp_path / "jwks.json"))
 
     keys = trusted_keys()
-    verify_delivery(sign_delivery(BODY, private_key, key_id, NOW), BODY, keys, NOW)
+    verify_delivery(
+        sign_delivery(BODY, private_key, key_id, NOW), BODY, keys, NOW
+    )
 
-    assert keys.jwks_url == (tmp_path / "jwks.json").as_uri()  # a file, not the API
+    assert (
+        keys.jwks_url == (tmp_path / "jwks.json").as_uri()
+    )  # a file, not the API
     assert "trusting the local test keys" in caplog.text
 
 
-def test_a_receiver_may_start_before_the_local_keys_exist(tmp_path, monkeypatch):
+def test_a_receiver_may_start_before_the_local_keys_exist(
+    tmp_path, monkeypatch
+):
     jwks_file = tmp_path / "keys" / "jwks.json"
     monkeypatch.setenv(vs.TEST_KEYS_ENV, str(jwks_file))
     keys = trusted_keys()  # the receiver starts; the sender has not run yet
@@ -479,10 +510,14 @@ def test_a_receiver_may_start_before_the_local_keys_exist(tmp_path, monkeypatch)
     assert raised.value.status == 503  # the sender retries
 
     private_key, key_id = load_or_create_key_pair(tmp_path / "keys")
-    verify_delivery(sign_delivery(BODY, private_key, key_id, NOW), BODY, keys, NOW)
+    verify_delivery(
+        sign_delivery(BODY, private_key, key_id, NOW), BODY, keys, NOW
+    )
 
 
-def test_a_new_local_key_pair_is_picked_up_without_a_restart(tmp_path, monkeypatch):
+def test_a_new_local_key_pair_is_picked_up_without_a_restart(
+    tmp_path, monkeypatch
+):
     monkeypatch.setenv(vs.TEST_KEYS_ENV, str(tmp_path / "jwks.json"))
     keys = trusted_keys()
     old_key, old_id = load_or_create_key_pair(tmp_path)
@@ -522,7 +557,8 @@ def test_a_signature_error_carries_status_and_reason():
 # --------------------------------------------------------------------- page
 def _answer_table(built_site) -> dict[str, int]:
     soup = BeautifulSoup(
-        (built_site / "verify-signatures" / "index.html").read_text(), "html.parser"
+        (built_site / "verify-signatures" / "index.html").read_text(),
+        "html.parser",
     )
     for table in soup.select("article table"):
         header = [th.get_text(strip=True) for th in table.select("thead th")]

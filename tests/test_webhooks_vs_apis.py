@@ -59,7 +59,9 @@ def test_polling_one_parcel_costs_what_the_page_says(fake_api):
         sleeps.append(seconds)
         fake_api.advance(seconds)
 
-    result = poll_tracking(api_session(), "usps", PARCEL.tracking_number, sleep=sleep)
+    result = poll_tracking(
+        api_session(), "usps", PARCEL.tracking_number, sleep=sleep
+    )
 
     assert result.tracking["status_code"] == "DE"
     assert len(result.tracking["events"]) == len(PARCEL.events)
@@ -76,7 +78,11 @@ def test_polling_stops_at_max_calls(fake_api):
     fake_api.add_shipment(PARCEL)
 
     result = poll_tracking(
-        api_session(), "usps", PARCEL.tracking_number, max_calls=3, sleep=lambda s: None
+        api_session(),
+        "usps",
+        PARCEL.tracking_number,
+        max_calls=3,
+        sleep=lambda s: None,
     )
 
     assert (result.calls, result.no_update) == (3, 2)
@@ -93,7 +99,9 @@ def test_polling_an_unknown_parcel_raises_the_api_error(fake_api):
 def test_the_poll_usage_runs_against_the_api(fake_api, run_main, capsys):
     delivered = [_scan(0, "DE", "Delivered")]
     fake_api.add_shipment(
-        Shipment("fedex", PARCEL.tracking_number, PARCEL.ship_date, None, delivered)
+        Shipment(
+            "fedex", PARCEL.tracking_number, PARCEL.ship_date, None, delivered
+        )
     )
 
     run_main("snippets.webhooks_vs_apis")

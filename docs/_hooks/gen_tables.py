@@ -1,8 +1,9 @@
-"""mkdocs-gen-files script: generate the reference tables from ``snippets.catalog``.
+"""mkdocs-gen-files script: generate the reference tables from
+``snippets.catalog``.
 
-A page marks where a table goes with an HTML comment such as ``<!-- table:events -->``;
-this script replaces the marker with the table built from the catalog. A marker with no
-table stops the build.
+A page marks where a table goes with an HTML comment such as ``<!--
+table:events -->``; this script replaces the marker with the table built from
+the catalog. A marker with no table stops the build.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ import mkdocs_gen_files
 from snippets import catalog, payloads, settings
 
 MARKER = re.compile(r"<!-- table:([a-z_]+)(?: status=([0-9,]+))? -->")
-# Example payloads are written out in the page between these two markers, so the page's
-# source shows every block it renders; the build rewrites them from snippets.payloads
-# and tests/test_payloads.py fails when the written copy is out of date.
-PAYLOADS = re.compile(r"(<!-- payloads -->\n).*?(\n<!-- /payloads -->)", re.DOTALL)
+# Example payloads are written out in the page between these two markers, so
+# the page's source shows every block it renders; the build rewrites them from
+# snippets.payloads and tests/test_payloads.py fails when the written copy is
+# out of date.
+PAYLOADS = re.compile(
+    r"(<!-- payloads -->\n).*?(\n<!-- /payloads -->)", re.DOTALL
+)
 
 
 def _row(*cells: str) -> str:
@@ -28,7 +32,9 @@ def _row(*cells: str) -> str:
 
 def events_table() -> str:
     lines = [
-        _row("Event", "API value", "Sent when", "resource_type in the delivery"),
+        _row(
+            "Event", "API value", "Sent when", "resource_type in the delivery"
+        ),
         _row("---", "---", "---", "---"),
     ]
     for event in catalog.EVENTS:
@@ -36,20 +42,30 @@ def events_table() -> str:
         if event.also_called:
             name += f" (also called *{event.also_called}*)"
         lines.append(
-            _row(name, f"`{event.value}`", event.trigger, f"`{event.resource_type}`")
+            _row(
+                name,
+                f"`{event.value}`",
+                event.trigger,
+                f"`{event.resource_type}`",
+            )
         )
     return "\n".join(lines)
 
 
 def status_codes_table() -> str:
     lines = [
-        _row("Code", "Status", "What it means", "What a receiver typically does"),
+        _row(
+            "Code", "Status", "What it means", "What a receiver typically does"
+        ),
         _row("---", "---", "---", "---"),
     ]
     for status in catalog.TRACKING_STATUSES:
         lines.append(
             _row(
-                f"`{status.code}`", status.name, status.meaning, status.receiver_action
+                f"`{status.code}`",
+                status.name,
+                status.meaning,
+                status.receiver_action,
             )
         )
     return "\n".join(lines)
@@ -77,15 +93,19 @@ def errors_table(statuses: str | None = None) -> str:
 
 
 def payload_examples() -> str:
-    """An example delivery per event, from ``snippets.payloads``, schema-tagged."""
+    """An example delivery per event, from ``snippets.payloads``,
+    schema-tagged."""
     sections = []
     for event in catalog.EVENTS:
         body = json.dumps(payloads.sample_delivery(event.value), indent=2)
-        body = body.replace(settings.API_BASE, "{{ api_base }}")  # as pages write it
+        # As pages write it:
+        body = body.replace(settings.API_BASE, "{{ api_base }}")
+        anchor = "payload-" + event.value.replace("_", "-")
+        schema = f"delivery_{event.value}"
         sections.append(
-            f"### {event.name} {{ #payload-{event.value.replace('_', '-')} }}\n\n"
+            f"### {event.name} {{ #{anchor} }}\n\n"
             f"`{event.value}`: {event.trigger}\n\n"
-            f'``` {{ .json data-schema="delivery_{event.value}" }}\n{body}\n```'
+            f'``` {{ .json data-schema="{schema}" }}\n{body}\n```'
         )
     return "\n\n".join(sections)
 
@@ -101,7 +121,9 @@ def fill(text: str, where: str) -> str:
     """``text`` with every table marker replaced by its table."""
     for name, statuses in MARKER.findall(text):
         if name not in TABLES or (statuses and name != "errors"):
-            raise ValueError(f"{where}: no table {name!r} with status={statuses}")
+            raise ValueError(
+                f"{where}: no table {name!r} with status={statuses}"
+            )
 
     def table(match: re.Match[str]) -> str:
         name, statuses = match.groups()
@@ -112,12 +134,14 @@ def fill(text: str, where: str) -> str:
 
 
 def generate() -> None:
-    pages = [f.src_uri for f in mkdocs_gen_files.files if f.src_uri.endswith(".md")]
+    pages = [
+        f.src_uri for f in mkdocs_gen_files.files if f.src_uri.endswith(".md")
+    ]
     for src_uri in pages:
         with mkdocs_gen_files.open(src_uri, "r") as page:
             text = page.read()
-        # Opening a page makes it "generated", which drops its edit link: point the
-        # link back at the Markdown source.
+        # Opening a page makes it "generated", which drops its edit link: point
+        # the link back at the Markdown source.
         mkdocs_gen_files.set_edit_path(src_uri, src_uri)
         if MARKER.search(text) or PAYLOADS.search(text):
             with mkdocs_gen_files.open(src_uri, "w") as page:

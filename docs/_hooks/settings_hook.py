@@ -1,8 +1,9 @@
-"""MkDocs hook: fill ``{{ name }}`` placeholders in pages from ``snippets.settings``.
+"""MkDocs hook: fill ``{{ name }}`` placeholders in pages from
+``snippets.settings``.
 
 The platform's name, API base URL and header names are set once, in
-``snippets/settings.py``; pages write ``{{ api_base }}`` instead of repeating them. An
-unknown placeholder stops the build.
+``snippets/settings.py``; pages write ``{{ api_base }}`` instead of repeating
+them. An unknown placeholder stops the build.
 """
 
 from __future__ import annotations
