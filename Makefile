@@ -37,7 +37,7 @@ test: lint
 	$(BIN)/pytest --cov --cov-report=term-missing
 
 bench: $(VENV)/.test-installed
-	$(BIN)/python -m tests.benchmark
+	$(BIN)/python -m tests.support.benchmark
 
 clean:
 	rm -rf site .pytest_cache .coverage htmlcov

@@ -3,9 +3,9 @@
 Event values, tracking status codes and error codes live here and nowhere else.
 The docs build generates the Events, Tracking status codes and Errors tables
 from this module, the fake API in ``tests/`` accepts exactly these values, and
-a test reads the tables back out of the built HTML. ``tests/test_contract.py``
-pins the values the platform publishes, so an accidental edit here fails the
-suite.
+a test reads the tables back out of the built HTML.
+``tests/snippets/test_contract.py`` pins the values the platform publishes, so
+an accidental edit here fails the suite.
 """
 
 from dataclasses import dataclass

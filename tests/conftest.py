@@ -9,14 +9,20 @@ import runpy
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests_mock
+import urllib3.util.retry
 
+import snippets.client
 from snippets import settings
-from tests.fake_api import TEST_API_KEY, FakeApi
+from tests.support.fake_api import TEST_API_KEY, FakeApi
+from tests.support.paths import ROOT
+from tests.support.servers import LiveServer, SilentServer
 
 _real_connect = socket.socket.connect
 
@@ -62,9 +68,6 @@ def fake_api(api_key: str) -> Iterator[FakeApi]:
     assert not fake.unexpected, (
         f"requests the fake API does not serve: {fake.unexpected}"
     )
-
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -117,3 +120,47 @@ def refused_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+# ------------------------------------------------ the fake over real HTTP
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every wait urllib3's ``Retry`` asks for, recorded instead of slept."""
+    waited: list[float] = []
+    fake_time = SimpleNamespace(sleep=waited.append, time=time.time)
+    monkeypatch.setattr(urllib3.util.retry, "time", fake_time)
+    return waited
+
+
+@pytest.fixture
+def live_api(
+    api_key: str, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FakeApi]:
+    """The fake API over real HTTP; the snippets' API_BASE points at it.
+
+    urllib3's sleeps are recorded in ``sleeps`` and advance the fake's clock,
+    so a 429's ``Retry-After`` really ends the rate-limit window the fake
+    enforces.
+    """
+    fake = FakeApi(api_key=api_key)
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        fake.advance(seconds)
+
+    fake_time = SimpleNamespace(sleep=sleep, time=time.time)
+    monkeypatch.setattr(urllib3.util.retry, "time", fake_time)
+    with LiveServer(fake.wsgi_app) as server:
+        fake.base_url = server.url
+        monkeypatch.setattr(snippets.client, "API_BASE", server.url)
+        yield fake
+    assert not fake.unexpected, (
+        f"requests the fake does not serve: {fake.unexpected}"
+    )
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    """A loopback server that accepts connections and never answers."""
+    with SilentServer() as server:
+        yield server

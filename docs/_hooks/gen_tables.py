@@ -19,8 +19,8 @@ from snippets import catalog, payloads, settings
 MARKER = re.compile(r"<!-- table:([a-z_]+)(?: status=([0-9,]+))? -->")
 # Example payloads are written out in the page between these two markers, so
 # the page's source shows every block it renders; the build rewrites them from
-# snippets.payloads and tests/test_payloads.py fails when the written copy is
-# out of date.
+# snippets.payloads and tests/snippets/test_payloads.py fails when the written
+# copy is out of date.
 PAYLOADS = re.compile(
     r"(<!-- payloads -->\n).*?(\n<!-- /payloads -->)", re.DOTALL
 )

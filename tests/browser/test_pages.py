@@ -1,0 +1,478 @@
+"""The site as a reader meets it: the built site in headless Chromium.
+
+Every check walks the pages the sitemap lists, so a new page is covered without
+editing this file. Nothing a page loads may leave 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import pytest
+from bs4 import BeautifulSoup
+from mkdocs.config import load_config
+from playwright.sync_api import Browser, Page
+
+from snippets import create_webhook
+from tests.support import browser as browser_support
+from tests.support.browser import (
+    PALETTES,
+    ROOT,
+    Site,
+    Watch,
+    composed_blocks,
+    open_context,
+    scheme,
+    sitemap_paths,
+    source_page,
+    visit,
+)
+from tests.support.fake_api import FakeApi
+
+pytestmark = pytest.mark.browser
+
+TAB_SET = ".tabbed-set"
+SELECTED_TABS = """() => [...document.querySelectorAll('.tabbed-set')].map(set => {
+    const inputs = [...set.children].filter(e => e.tagName === 'INPUT');
+    const labels = [...set.querySelectorAll(':scope > .tabbed-labels > label')];
+    const i = inputs.findIndex(e => e.checked);
+    return i < 0 ? null : labels[i].innerText.trim();
+})"""
+OPEN_DETAILS = """el => {
+    for (let d = el.closest('details'); d; d = d.parentElement.closest('details'))
+        d.open = true;
+}"""
+TAB_LABELS = """() => [...document.querySelectorAll('.tabbed-set')].map(set =>
+    [...set.querySelectorAll(':scope > .tabbed-labels > label')]
+        .map(l => l.innerText.trim()).sort().join('|'))"""
+
+
+@pytest.fixture
+def reader(browser: Browser) -> Iterator[tuple[Page, Watch]]:
+    """A fresh light-palette tab, whose requests leaving 127.0.0.1 are
+    blocked."""
+    context, watch = open_context(browser, "light")
+    page = context.new_page()
+    yield page, watch
+    context.close()
+    assert watch.offsite == [], f"requests left 127.0.0.1: {watch.offsite}"
+
+
+@pytest.mark.parametrize("palette", list(PALETTES))
+def test_every_page_loads_cleanly(
+    browser: Browser, site: Site, palette: str
+) -> None:
+    context, watch = open_context(browser, palette)
+    page = context.new_page()
+    problems = []
+    for url in site.pages:
+        # The first visit waits for the late requests (search index and
+        # worker), which every page makes alike; the guard sees any request
+        # until the end.
+        status = visit(page, url, settle=url == site.pages[0])
+        if status != 200:
+            problems.append(f"{site.name(url)}: HTTP {status}")
+        if scheme(page) != PALETTES[palette]:
+            problems.append(f"{site.name(url)}: palette {scheme(page)}")
+        if not page.locator("article h1").count():
+            problems.append(f"{site.name(url)}: no heading")
+        source = source_page(site, url)
+        edit = page.locator("article a[title='Edit this page']")
+        if source and not (
+            edit.count() == 1
+            and edit.get_attribute("href").endswith(
+                "/edit/main/" + source.relative_to(ROOT).as_posix()
+            )
+        ):
+            problems.append(f"{site.name(url)}: no edit link to {source.name}")
+        problems += [f"{site.name(url)}: {e}" for e in watch.errors]
+        problems += [
+            f"{site.name(url)}: request to {u}" for u in watch.offsite
+        ]
+        watch.clear()
+    page.wait_for_load_state("networkidle")
+    problems += watch.errors + [f"request to {u}" for u in watch.offsite]
+    context.close()
+    assert len(site.pages) > 1
+    assert problems == []
+
+
+def test_the_site_is_published_at_its_site_url(
+    reader: tuple[Page, Watch], site: Site
+) -> None:
+    """The sitemap and each page's canonical link use the configured
+    site_url."""
+    config = load_config(str(ROOT / "mkdocs.yml"))
+    assert config["site_url"].startswith("https://")
+    site_url, paths = sitemap_paths(site.root)
+    assert site_url == config["site_url"]
+    page, _ = reader
+    for url, path in zip(
+        site.pages, sorted(paths, key=lambda p: (p != "", p)), strict=True
+    ):
+        canonical = _soup(page, url).select_one("link[rel=canonical]")["href"]
+        assert canonical == site_url + path
+
+
+def test_an_unknown_address_gets_a_useful_404_page(
+    reader: tuple[Page, Watch], site: Site
+) -> None:
+    page, watch = reader
+    assert visit(page, site.url("no-such-page/"), settle=True) == 404
+    # The document's own 404 is the only error: the theme's CSS and JS all load
+    # from the site's path, even though the page is served at an unknown
+    # address.
+    assert len(watch.errors) <= 1, watch.errors
+    header = page.eval_on_selector(
+        ".md-header", "h => getComputedStyle(h).position"
+    )
+    assert header == "sticky"
+    assert page.locator("article h1").inner_text() == "Page not found"
+    assert page.locator(".md-search__input").count() == 1
+    listed = page.eval_on_selector_all(
+        "article a", "links => links.map(a => a.href)"
+    )
+    assert set(site.pages) <= set(listed)
+    report = page.locator("article a", has_text="report it").get_attribute(
+        "href"
+    )
+    assert report.startswith("https://github.com/")
+    assert "/issues/new" in report
+    page.locator("article li a").last.click()
+    page.wait_for_load_state()
+    assert page.locator("article h1").count() == 1
+
+
+def test_the_navigation_reaches_every_page(
+    reader: tuple[Page, Watch], site: Site
+) -> None:
+    page, _ = reader
+    page.set_viewport_size(
+        {"width": 1280, "height": 900}
+    )  # the sidebar is visible
+    visit(page, site.pages[0])
+    links = page.eval_on_selector_all(
+        ".md-nav--primary a.md-nav__link[href]",
+        "links => links.map(a => a.href)",
+    )
+    reached = {urldefrag(href).url for href in links}
+    assert set(site.pages) <= reached
+    # Following the "Next" footer link from the home page walks the whole
+    # guide.
+    walked = [site.pages[0]]
+    while next_link := _soup(page, walked[-1]).select_one(
+        "a.md-footer__link--next"
+    ):
+        target = urljoin(walked[-1], next_link["href"])
+        assert target not in walked, f"the footer links loop back to {target}"
+        walked.append(target)
+    assert set(walked) == set(site.pages)
+
+
+def _soup(page: Page, url: str) -> BeautifulSoup | None:
+    """The HTML served at ``url``, parsed (None if it is not served)."""
+    response = page.request.get(url)
+    return (
+        BeautifulSoup(response.text(), "html.parser") if response.ok else None
+    )
+
+
+def _anchors(soup: BeautifulSoup) -> set[str]:
+    return {t["id"] for t in soup.select("[id]")} | {
+        t["name"] for t in soup.select("a[name]")
+    }
+
+
+def test_internal_links_resolve(
+    reader: tuple[Page, Watch], site: Site
+) -> None:
+    page, _ = reader
+    broken, anchors = [], {}
+    for url in site.pages:
+        for link in _soup(page, url).select("a[href]"):
+            target, fragment = urldefrag(urljoin(url, link["href"]))
+            if urlsplit(target).hostname != "127.0.0.1":
+                continue
+            if target not in anchors:
+                soup = _soup(page, target)
+                anchors[target] = None if soup is None else _anchors(soup)
+            if anchors[target] is None:
+                broken.append(f"{site.name(url)} -> {link['href']}: not found")
+            elif fragment and fragment not in anchors[target]:
+                broken.append(
+                    f"{site.name(url)} -> {link['href']}: no such anchor"
+                )
+    assert len(anchors) > 1, "no internal links found"
+    assert broken == []
+
+
+def _pages_with_linked_tabs(page: Page, site: Site) -> list[tuple[str, int]]:
+    """Pages with Python/curl tab groups, and how many groups each has."""
+    found = []
+    for url in site.pages:
+        groups = [
+            tab_set
+            for tab_set in _soup(page, url).select(TAB_SET)
+            if sorted(
+                label.get_text(strip=True)
+                for label in tab_set.select(":scope > .tabbed-labels > label")
+            )
+            == ["Python", "curl"]
+        ]
+        if groups:
+            found.append((url, len(groups)))
+    return found
+
+
+def _python_curl_choices(page: Page) -> list[str]:
+    labels = page.evaluate(TAB_LABELS)
+    chosen = page.evaluate(SELECTED_TABS)
+    return [
+        c
+        for c, labels in zip(chosen, labels, strict=True)
+        if labels == "Python|curl"
+    ]
+
+
+def test_choosing_a_language_switches_every_tab_group(
+    reader: tuple[Page, Watch], site: Site
+) -> None:
+    page, watch = reader
+    found = _pages_with_linked_tabs(page, site)
+    several = [url for url, count in found if count > 1]
+    assert several, "no page has two Python/curl tab groups to link"
+    first = several[0]
+    others = [url for url, _ in found if url != first]
+    assert others, "only one page has Python/curl tabs"
+
+    visit(page, first)
+    assert set(_python_curl_choices(page)) == {"Python"}  # the default
+    for language in ("curl", "Python", "curl"):
+        groups = page.locator(TAB_SET).filter(
+            has=page.locator("label", has_text="curl")
+        )
+        groups.last.locator(
+            ".tabbed-labels > label", has_text=language
+        ).click()
+        assert set(_python_curl_choices(page)) == {language}
+
+    # The choice is remembered on the next page the reader opens.
+    visit(page, others[0])
+    assert set(_python_curl_choices(page)) == {"curl"}
+    assert watch.errors == []
+
+
+def _copy(page: Page, block: int) -> str:
+    """Click the copy button of the page's ``block``-th Python block; the
+    clipboard."""
+    python = page.locator(".language-python.highlight")
+    target = python.nth(block)
+    tab = target.locator(
+        "xpath=ancestor::div[contains(@class,'tabbed-block')][1]"
+    )
+    if tab.count():  # bring its tab to the front first
+        index = tab.evaluate("b => [...b.parentElement.children].indexOf(b)")
+        tabs = tab.locator(
+            "xpath=ancestor::div[contains(@class,'tabbed-set')][1]"
+        )
+        tabs.locator(".tabbed-labels > label").nth(index).click()
+    target.evaluate(OPEN_DETAILS)  # a block may sit in a collapsed admonition
+    page.evaluate("navigator.clipboard.writeText('')")
+    target.hover()
+    target.locator("button.md-code__button").click()
+    page.wait_for_function(
+        "async () => (await navigator.clipboard.readText()) !== ''"
+    )
+    return page.evaluate("navigator.clipboard.readText()")
+
+
+@pytest.fixture
+def clipboard_reader(browser: Browser) -> Iterator[tuple[Page, Watch]]:
+    context, watch = open_context(
+        browser, "light", permissions=["clipboard-read", "clipboard-write"]
+    )
+    yield context.new_page(), watch
+    context.close()
+    assert watch.offsite == [], f"requests left 127.0.0.1: {watch.offsite}"
+
+
+def test_copy_buttons_copy_exactly_the_snippet_sections(
+    clipboard_reader: tuple[Page, Watch], site: Site
+) -> None:
+    page, watch = clipboard_reader
+    copied_blocks = 0
+    for url in site.pages:
+        source = source_page(site, url)
+        expected = composed_blocks(source.read_text()) if source else []
+        visit(page, url)
+        shown = page.locator(".language-python.highlight").count()
+        assert shown == len(expected), (
+            f"{site.name(url)}: Python not from snippets"
+        )
+        for index, want in enumerate(expected):
+            copied = _copy(page, index)
+            assert copied.strip("\n") == want, (
+                f"{site.name(url)} block {index + 1}"
+            )
+            assert not re.search(r"^\s*(>>>|\$ )", copied, re.MULTILINE)
+            copied_blocks += 1
+    assert copied_blocks, "no Python block built from snippets found"
+    assert watch.errors == []
+
+
+def test_a_copied_example_runs_against_the_fake_api(
+    clipboard_reader: tuple[Page, Watch],
+    site: Site,
+    fake_api: FakeApi,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    page, _ = clipboard_reader
+    visit(page, site.url("create-webhook/"))
+    create_block = _copy(page, 0)
+    ensure_block = _copy(page, 1)
+
+    # The first block is a script: run it as a reader would, with python -.
+    monkeypatch.setenv("WEBHOOK_URL", "https://example.com/hooks")
+    exec(
+        compile(create_block, "<clipboard>", "exec"), {"__name__": "__main__"}
+    )
+    webhook_id = capsys.readouterr().out.split()[2]
+    assert fake_api.webhooks[webhook_id]["url"] == "https://example.com/hooks"
+
+    # The second defines ensure_webhook; it moves the existing webhook, then is
+    # a no-op.
+    namespace: dict = {"__name__": "copied"}
+    exec(compile(ensure_block, "<clipboard>", "exec"), namespace)
+    session = namespace["api_session"]()
+    moved = namespace["ensure_webhook"](
+        session, "https://example.com/v2", "batch"
+    )
+    assert moved["webhook_id"] == webhook_id
+    assert fake_api.webhooks[webhook_id]["url"] == "https://example.com/v2"
+    again = namespace["ensure_webhook"](
+        session, "https://example.com/v2", "batch"
+    )
+    assert again == moved
+    assert len(fake_api.webhooks) == 1
+    # The copied code is the module's own code, not a stale copy.
+    assert "def ensure_webhook" in ensure_block
+    assert create_webhook.ensure_webhook.__doc__ in ensure_block
+
+
+# The term a reader types; the page it must find (a path, or a pattern its
+# title or address matches); and how high that page must rank. Search matches
+# prefixes as the reader types, so a two-letter code such as "DE" also finds
+# "delete" and "deliveries" on every page: for it, being among the results
+# shown is enough.
+SEARCHES = {
+    "409": ("create-webhook/", 3),
+    "DE": ("status-codes/", 10),
+    "carrier_connected": ("events/", 1),
+    "signature": (re.compile(r"signature", re.IGNORECASE), 3),
+}
+# True once results are shown and have not changed for a moment (the index
+# answers each key press; the last answer wins).
+RESULTS_SETTLED = """() => {
+    const list = document.querySelector('.md-search-result');
+    if (!window.__searchWatch) {
+        window.__searchChanged = performance.now();
+        window.__searchWatch = new MutationObserver(
+            () => { window.__searchChanged = performance.now(); });
+        window.__searchWatch.observe(
+            list, {subtree: true, childList: true, characterData: true});
+    }
+    return list.querySelector('.md-search-result__item') !== null
+        && performance.now() - window.__searchChanged > 400;
+}"""
+
+
+@pytest.mark.parametrize("term", list(SEARCHES))
+def test_search_finds_the_right_page(
+    reader: tuple[Page, Watch], site: Site, term: str
+) -> None:
+    page, watch = reader
+    visit(page, site.pages[0])
+    box = page.locator("input.md-search__input")
+    box.click()
+    box.press_sequentially(term, delay=20)
+    page.wait_for_function(RESULTS_SETTLED, polling=100)
+    want, rank = SEARCHES[term]
+    results = page.locator(".md-search-result__item").all()[:rank]
+    found = []  # (page URL, page title) of each of the first results
+    for result in results:
+        link = result.locator("a").first
+        title = link.locator("h1, h2").first.inner_text()
+        found.append(
+            (
+                urlsplit(link.evaluate("a => a.href"))
+                ._replace(query="")
+                .geturl(),
+                title,
+            )
+        )
+    if isinstance(want, str):
+        hits = [i for i, (url, _) in enumerate(found) if url == site.url(want)]
+    else:
+        hits = [
+            i
+            for i, (url, title) in enumerate(found)
+            if want.search(title + url)
+        ]
+    assert hits, f"{term!r} found {found}"
+    results[hits[0]].locator("a").first.click()
+    page.wait_for_load_state()
+    assert urldefrag(page.url).url.split("?")[0] == found[hits[0]][0]
+    assert term.lower() in page.locator("article").inner_text().lower()
+    assert watch.errors == []
+
+
+@pytest.mark.parametrize("palette", list(PALETTES))
+def test_the_palette_toggle_works_and_is_remembered(
+    browser: Browser, site: Site, palette: str
+) -> None:
+    context, watch = open_context(browser, palette)
+    page = context.new_page()
+    visit(page, site.pages[0])
+    start = scheme(page)
+    assert start == PALETTES[palette]
+    background = page.eval_on_selector(
+        "body", "b => getComputedStyle(b).background"
+    )
+    page.locator("form[data-md-component=palette] label:visible").click()
+    other = scheme(page)
+    assert other != start
+    assert page.eval_on_selector(
+        "body", "b => getComputedStyle(b).background"
+    ) != (background)
+    # Another page, and the same page reloaded, keep the reader's choice.
+    visit(page, site.pages[-1])
+    assert scheme(page) == other
+    page.reload()
+    assert scheme(page) == other
+    context.close()
+    assert watch.errors == []
+    assert watch.offsite == []
+
+
+def test_no_browser_means_skip_locally_and_fail_under_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A missing browser skips with the install command, and fails under CI."""
+    monkeypatch.setenv("CHROMIUM_PATH", "/nonexistent/chromium")
+    monkeypatch.setattr(browser_support.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(
+        browser_support.os, "access", lambda _path, _mode: False
+    )
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(
+        pytest.skip.Exception, match="apt-get install chromium"
+    ):
+        browser_support.require_chromium()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(
+        pytest.fail.Exception, match="apt-get install chromium"
+    ):
+        browser_support.require_chromium()

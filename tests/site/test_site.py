@@ -1,0 +1,74 @@
+"""Site-wide checks on the built HTML: placeholders filled, pages described,
+nothing loaded from another host, a useful 404, keys read from the environment.
+
+Code blocks and tables have their own checks in test_blocks.py and
+test_facts.py.
+"""
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bs4 import BeautifulSoup
+
+
+def _pages(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+def _code_blocks(soup: BeautifulSoup, language: str) -> list[str]:
+    return [
+        div.select_one("code").get_text()
+        for div in soup.select(f"div.language-{language}.highlight")
+    ]
+
+
+def test_no_placeholder_survives_the_build(built_site):
+    for page in _pages(built_site):
+        assert "{{" not in page.read_text(), page
+
+
+def test_every_page_describes_itself(built_site):
+    for page in _pages(built_site):
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        description = soup.find("meta", attrs={"name": "description"})
+        assert description, page
+        assert description["content"].strip(), page
+
+
+LOADED = {"stylesheet", "preload", "modulepreload", "icon", "manifest"}
+
+
+def test_no_page_loads_anything_from_another_host(built_site):
+    for page in _pages(built_site):
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        urls = [
+            tag.get("src")
+            for tag in soup.find_all(["script", "img", "iframe"])
+        ]
+        urls += [
+            link.get("href")
+            for link in soup.find_all("link")
+            if LOADED & set(link.get("rel", []))
+        ]
+        for url in filter(None, urls):
+            assert not urlsplit(url).netloc, f"{page} loads {url}"
+
+
+def test_the_404_page_leads_back_into_the_guide(built_site):
+    soup = BeautifulSoup((built_site / "404.html").read_text(), "html.parser")
+    links = [a.get_text(strip=True) for a in soup.select("article a")]
+
+    assert "Create a webhook" in links
+    assert "Introduction" in links
+
+
+def test_curl_examples_read_the_key_from_the_environment(built_site):
+    for page in _pages(built_site):
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        for code in _code_blocks(soup, "bash"):
+            for line in code.splitlines():
+                if "API-Key:" in line:
+                    assert re.search(
+                        r"API-Key: \$YOURSTORE_API_KEY\b", line
+                    ), line

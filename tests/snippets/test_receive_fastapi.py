@@ -1,0 +1,42 @@
+"""Tests for snippets/receive_fastapi.py (page: docs/receive.md).
+
+What both receivers must do is in ``test_receive.py``; this module holds
+what is particular to FastAPI.
+"""
+
+from fastapi.testclient import TestClient
+
+from snippets import receive_fastapi
+
+
+def test_a_body_without_a_length_is_still_cut_off_at_1_mib(
+    monkeypatch, tmp_path
+):
+    """A chunked body declares no Content-Length; the stream is counted
+    instead."""
+    monkeypatch.setattr(
+        receive_fastapi, "INBOX_PATH", str(tmp_path / "inbox.sqlite3")
+    )
+
+    def chunks():
+        for _ in range(17):
+            yield b"x" * 65536  # 1 MiB and one more chunk
+
+    response = TestClient(receive_fastapi.app).post(
+        "/webhooks", content=chunks()
+    )
+
+    assert response.status_code == 413
+    assert not (tmp_path / "inbox.sqlite3").exists()
+
+
+def test_running_the_module_serves_on_port_8000(monkeypatch, run_main):
+    calls = []
+    monkeypatch.setattr(
+        "uvicorn.run", lambda app, **kw: calls.append((app, kw))
+    )
+    monkeypatch.delenv("PORT", raising=False)
+
+    namespace = run_main("snippets.receive_fastapi")
+
+    assert calls == [(namespace["app"], {"host": "127.0.0.1", "port": 8000})]

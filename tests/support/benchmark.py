@@ -1,0 +1,382 @@
+"""The site's performance budget, measured in one run: ``python -m
+tests.support.benchmark``.
+
+Prints, side by side:
+
+* the median time of ``mkdocs build --strict`` against a bare mkdocs-material
+build
+  of the same pages (same Markdown extensions; none of this project's hooks,
+  generated tables, overrides or validation); budget: ratio 1.3;
+* the time of the test suite (``pytest --cov``, as ``make test`` runs it);
+* each page's first-load weight: the HTML plus every CSS and JS file it loads
+(the
+  search worker included), raw and gzip; budget: 70 KB gzip;
+* requests to hosts other than 127.0.0.1; budget: 0;
+* Lighthouse (npm ``lighthouse@12.2.3``, installed on first use into
+  ``.cache/lighthouse``) for every page, mobile: performance, accessibility,
+  best practices and SEO; goal: 100.
+
+It is a measurement, not a test: it exits 1 when a budget is missed, so CI
+could gate on it, but ``make test`` does not run it. Chromium comes from
+``CHROMIUM_PATH`` or ``/usr/bin/chromium``; ``--quick`` skips the suite and
+Lighthouse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+from mkdocs.config import load_config
+from playwright.sync_api import Request, Route, sync_playwright
+
+from tests.support.browser import INSTALL_HINT, find_chromium, serve_site
+from tests.support.paths import ROOT
+
+LIGHTHOUSE = "lighthouse@12.2.3"
+LIGHTHOUSE_DIR = ROOT / ".cache" / "lighthouse"
+CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
+BUILD_RATIO_BUDGET = 1.3
+GZIP_BUDGET = 70 * 1024
+WEIGHED = (
+    ".html",
+    ".css",
+    ".js",
+    "/",
+)  # what a first load weighs: HTML, CSS, JS
+ENV = {
+    **os.environ,
+    "DISABLE_MKDOCS_2_WARNING": "true",
+    "NO_MKDOCS_2_WARNING": "1",
+}
+
+
+# ------------------------------------------------------------------------
+# build
+def _build_seconds(config: Path, site_dir: Path, strict: bool) -> float:
+    command = [
+        sys.executable,
+        "-m",
+        "mkdocs",
+        "build",
+        "-q",
+        "-f",
+        str(config),
+    ]
+    command += ["-d", str(site_dir)] + (["--strict"] if strict else [])
+    start = time.perf_counter()
+    subprocess.run(command, cwd=config.parent, env=ENV, check=True)
+    return time.perf_counter() - start
+
+
+def _plain(value: object) -> object:
+    """A config value as YAML can write it (``!relative`` paths become
+    strings)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
+
+
+def bare_project(into: Path) -> Path:
+    """The same pages under a bare mkdocs-material config.
+
+    The bare build keeps what makes the pages render the same (the Markdown
+    extensions, snippets included) and drops what this project adds: the build
+    hooks (placeholders), generated tables, theme overrides, extra CSS, link
+    validation and strict mode.
+    """
+    ours = load_config(str(ROOT / "mkdocs.yml"))
+    extensions = [
+        {name: _plain(ours["mdx_configs"][name])}
+        if name in ours["mdx_configs"]
+        else name
+        for name in ours["markdown_extensions"]
+    ]
+    config_text = yaml.safe_dump(
+        {
+            "site_name": "Bare build",
+            "docs_dir": "docs",
+            "theme": {"name": "material"},
+            "markdown_extensions": extensions,
+        }
+    )
+    docs = into / "docs"
+    for page in (ROOT / "docs").rglob("*.md"):
+        relative = page.relative_to(ROOT / "docs")
+        if relative.parts[0] in ("_hooks", "_overrides"):
+            continue
+        (docs / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(page, docs / relative)
+    config = into / "mkdocs.yml"
+    config.write_text(config_text)
+    return config
+
+
+def build_times(runs: int, work: Path) -> tuple[float, float]:
+    """Median seconds of the strict build and of the bare build, alternated."""
+    config = bare_project(work / "bare")
+    ours, bare = [], []
+    for _ in range(runs):
+        ours.append(
+            _build_seconds(ROOT / "mkdocs.yml", work / "site-ours", True)
+        )
+        bare.append(_build_seconds(config, work / "site-bare", False))
+    return statistics.median(ours), statistics.median(bare)
+
+
+# ------------------------------------------------------------------------
+# suite
+def suite_time(work: Path) -> tuple[float, str]:
+    """Seconds the test suite takes, and its last line (how many passed)."""
+    env = {**ENV, "COVERAGE_FILE": str(work / ".coverage")}
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--cov",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
+    start = time.perf_counter()
+    result = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    elapsed = time.perf_counter() - start
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    return elapsed, lines[-1] if lines else f"exit status {result.returncode}"
+
+
+# ---------------------------------------------------------------------- weight
+@dataclass
+class Weight:
+    page: str
+    raw: int = 0
+    gzipped: int = 0
+    files: int = 0
+    gzip_by_kind: dict[str, int] = field(default_factory=dict)  # html, css, js
+    offsite: list[str] = field(default_factory=list)
+
+
+def _kind(url: str) -> str:
+    path = urlsplit(url).path
+    if path.endswith(".css"):
+        return "css"
+    if "/workers/" in path:
+        return "worker"  # the search worker, started by the theme's script
+    return "js" if path.endswith(".js") else "html"
+
+
+def page_weights(chromium: str, pages: list[str], base: str) -> list[Weight]:
+    """What a first visit to each page downloads, in a fresh browser
+    context."""
+    weights = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium)
+        for url in pages:
+            weight = Weight(page=url.removeprefix(base) or "(home)")
+            context = browser.new_context(color_scheme="light")
+            bodies: dict[str, bytes] = {}
+
+            def guard(route: Route, weight: Weight = weight) -> None:
+                if urlsplit(route.request.url).hostname == "127.0.0.1":
+                    route.continue_()
+                else:
+                    weight.offsite.append(route.request.url)
+                    route.abort("blockedbyclient")
+
+            def record(
+                request: Request, bodies: dict[str, bytes] = bodies
+            ) -> None:
+                response = request.response()
+                path = urlsplit(request.url).path
+                if response and response.ok and path.endswith(WEIGHED):
+                    bodies[request.url] = response.body()
+
+            context.route("**/*", guard)
+            context.on("requestfinished", record)
+            page = context.new_page()
+            page.goto(url, wait_until="load")
+            page.wait_for_load_state("networkidle")
+            context.close()
+            weight.files = len(bodies)
+            weight.raw = sum(len(b) for b in bodies.values())
+            for url, body in bodies.items():
+                size = len(gzip.compress(body, 9))
+                kind = _kind(url)
+                weight.gzip_by_kind[kind] = (
+                    weight.gzip_by_kind.get(kind, 0) + size
+                )
+            weight.gzipped = sum(weight.gzip_by_kind.values())
+            weights.append(weight)
+        browser.close()
+    return weights
+
+
+# ------------------------------------------------------------------ lighthouse
+def lighthouse_cli() -> Path:
+    """The Lighthouse CLI, installed with npm into the ignored cache on first
+    use."""
+    cli = LIGHTHOUSE_DIR / "node_modules" / "lighthouse" / "cli" / "index.js"
+    if not cli.is_file():
+        LIGHTHOUSE_DIR.mkdir(parents=True, exist_ok=True)
+        npm = shutil.which("npm")
+        if npm is None:
+            raise SystemExit(
+                "Lighthouse needs Node.js and npm (apt-get install npm)"
+            )
+        subprocess.run(
+            [
+                npm,
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--silent",
+                LIGHTHOUSE,
+            ],
+            cwd=LIGHTHOUSE_DIR,
+            check=True,
+        )
+    return cli
+
+
+def lighthouse_scores(chromium: str, url: str, work: Path) -> dict[str, int]:
+    """Lighthouse's mobile scores (0-100) for ``url``."""
+    report = work / "lighthouse.json"
+    report.unlink(missing_ok=True)
+    command = [
+        shutil.which("node") or "node",
+        str(lighthouse_cli()),
+        url,
+        "--quiet",
+        "--output=json",
+        f"--output-path={report}",
+        f"--only-categories={','.join(CATEGORIES)}",
+        "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
+    ]
+    env = {**ENV, "CHROME_PATH": chromium}
+    print(f"  lighthouse {url}", file=sys.stderr, flush=True)
+    result = subprocess.run(command, env=env, check=False, capture_output=True)
+    if result.returncode != 0 or not report.is_file():
+        print(result.stderr.decode()[-2000:], file=sys.stderr)
+        return dict.fromkeys(CATEGORIES, 0)
+    categories = json.loads(report.read_text())["categories"]
+    return {
+        name: round((categories[name]["score"] or 0) * 100)
+        for name in CATEGORIES
+    }
+
+
+# ---------------------------------------------------------------------- report
+def _kb(size: float) -> str:
+    return f"{size / 1024:.1f} KB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--runs", type=int, default=5, help="builds of each kind"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="skip the test suite and Lighthouse",
+    )
+    args = parser.parse_args(argv)
+    chromium = find_chromium()
+    if chromium is None:
+        raise SystemExit(f"no Chromium found: {INSTALL_HINT}")
+    missed = []
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        work = Path(tmp)
+        ours, bare = build_times(args.runs, work)
+        ratio = ours / bare
+        print(f"Build (median of {args.runs})")
+        print(f"  mkdocs build --strict        {ours:6.2f} s")
+        print(f"  bare mkdocs-material build   {bare:6.2f} s")
+        budget = f"(budget {BUILD_RATIO_BUDGET})"
+        print(f"  ratio                        {ratio:6.2f}   {budget}")
+        if ratio > BUILD_RATIO_BUDGET:
+            missed.append(f"build ratio {ratio:.2f}")
+
+        if not args.quick:
+            seconds, summary = suite_time(work)
+            print(
+                f"\nTest suite (pytest --cov)      {seconds:6.1f} s   ({summary})"
+            )
+
+        with serve_site(work / "site-ours") as site:
+            base, pages = site.base, site.pages
+            weights = page_weights(chromium, pages, base)
+            scores = {}
+            if not args.quick:
+                for url in pages:
+                    scores[url.removeprefix(base) or "(home)"] = (
+                        lighthouse_scores(chromium, url, work)
+                    )
+
+    name_width = max(len(w.page) for w in weights)
+    kinds = ("html", "css", "js", "worker")
+    print(
+        f"\nFirst load per page: HTML + CSS + JS (budget {_kb(GZIP_BUDGET)} gzip)"
+    )
+    header = f"  {'page':<{name_width}}  {'files':>5}  {'raw KB':>7}  {'gzip KB':>7}"
+    header += "".join(f"  {k:>6}" for k in kinds) + "  offsite"
+    header += "  perf  a11y  best  seo" if scores else ""
+    print(header)
+    for w in weights:
+        line = f"  {w.page:<{name_width}}  {w.files:>5}  {w.raw / 1024:>7.1f}"
+        line += f"  {w.gzipped / 1024:>7.1f}"
+        line += "".join(
+            f"  {w.gzip_by_kind.get(k, 0) / 1024:>6.1f}" for k in kinds
+        )
+        line += f"  {len(w.offsite):>7}"
+        if scores:
+            s = scores[w.page]
+            line += "".join(f"  {s[c]:>4}" for c in CATEGORIES[:3])
+            line += f"  {s['seo']:>3}"
+        print(line)
+        if w.gzipped > GZIP_BUDGET:
+            missed.append(f"{w.page} weighs {_kb(w.gzipped)} gzip")
+        missed += [f"{w.page} requested {u}" for u in w.offsite]
+    print(
+        "  (html, css, js, worker: gzip KB of each kind; worker is the search worker)"
+    )
+    heaviest = max(weights, key=lambda w: w.gzipped)
+    offsite = sum(len(w.offsite) for w in weights)
+    lightest = min(weights, key=lambda w: w.gzipped)
+    print(f"  lightest: {lightest.page}, {_kb(lightest.gzipped)} gzip")
+    print(f"  heaviest: {heaviest.page}, {_kb(heaviest.gzipped)} gzip")
+    print(f"  requests to other hosts: {offsite} (budget 0)")
+    if scores:
+        lowest = {c: min(s[c] for s in scores.values()) for c in CATEGORIES}
+        print(
+            "  Lighthouse (mobile), lowest over all pages: "
+            + ", ".join(f"{c} {v}" for c, v in lowest.items())
+            + " (goal 100)"
+        )
+
+    print(
+        "\nBudget: "
+        + ("met" if not missed else "missed: " + "; ".join(missed))
+    )
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""Helpers for the tests that drive the built site in Chromium.
+
+``tests/browser/conftest.py`` makes the fixtures from them: ``site``,
+``chromium_path`` and ``browser_type_launch_args`` (which points
+pytest-playwright's ``browser`` at the system's Chromium).
+
+The built site is served over HTTP on 127.0.0.1 under the same path as in
+production (the path of ``site_url``), with the site's own 404 page for unknown
+addresses, as GitHub Pages does. Every browser context made by
+:func:`open_context` aborts and records any request that would leave 127.0.0.1.
+
+Chromium is found through ``CHROMIUM_PATH``, then ``/usr/bin/chromium``, then
+``PATH``. Without it the browser tests skip, except under CI (``CI`` set),
+where they fail.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import textwrap
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Route,
+)
+
+from tests.support.paths import ROOT
+
+PALETTES = {
+    "light": "default",
+    "dark": "slate",
+}  # media scheme -> Material scheme
+INSTALL_HINT = (
+    "install Chromium (Debian: apt-get install chromium) or set CHROMIUM_PATH"
+)
+
+
+def find_chromium() -> str | None:
+    """The Chromium (or Chrome) executable to drive, or None."""
+    candidates = [os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium"]
+    candidates += [
+        shutil.which(n) for n in ("chromium", "chromium-browser", "chrome")
+    ]
+    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
+
+
+def require_chromium() -> str:
+    """The browser to drive; skips the test without one, or fails it under
+    CI."""
+    path = find_chromium()
+    if path is None:
+        message = f"no Chromium found: {INSTALL_HINT}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+# -----------------------------------------------------------------------
+# server
+class _SiteHandler(SimpleHTTPRequestHandler):
+    """Serves ``directory`` under ``prefix``; anything else gets the site's 404
+    page."""
+
+    prefix = "/"
+
+    def translate_path(self, path: str) -> str:
+        path = urlsplit(path).path
+        if not path.startswith(self.prefix):
+            return str(Path(self.directory) / "-outside-the-site-")
+        return super().translate_path("/" + path[len(self.prefix) :])
+
+    def send_error(
+        self, code: int, message: str | None = None, explain: str | None = None
+    ) -> None:
+        page = Path(self.directory) / "404.html"
+        if code != 404 or not page.is_file():
+            super().send_error(code, message, explain)
+            return
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # keep the test output quiet
+
+
+@dataclass
+class Site:
+    """The built site as served: its base URL and the pages its sitemap
+    lists."""
+
+    root: Path
+    base: str  # e.g. http://127.0.0.1:PORT/shipping-webhooks-docs/
+    pages: list[str]  # absolute local URLs, home page first
+
+    def url(self, path: str = "") -> str:
+        return self.base + path.lstrip("/")
+
+    def name(self, url: str) -> str:
+        """A page's path below the site root ("" for the home page)."""
+        return url.removeprefix(self.base)
+
+
+def sitemap_paths(site_dir: Path) -> tuple[str, list[str]]:
+    """The published site URL and every page path below it, from
+    sitemap.xml."""
+    tree = ET.parse(site_dir / "sitemap.xml")
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    locs = [
+        loc.text or "" for loc in tree.getroot().iterfind("s:url/s:loc", ns)
+    ]
+    assert locs, "the sitemap lists no pages"
+    home = min(locs, key=len)  # the home page's address is the site URL
+    assert all(loc.startswith(home) for loc in locs), locs
+    return home, [loc.removeprefix(home) for loc in locs]
+
+
+@contextmanager
+def serve_site(site_dir: Path) -> Iterator[Site]:
+    """Serve a built site on 127.0.0.1 at its production path until the block
+    ends."""
+    site_url, paths = sitemap_paths(site_dir)
+    prefix = urlsplit(site_url).path or "/"
+    handler = type("Handler", (_SiteHandler,), {"prefix": prefix})
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(handler, directory=str(site_dir))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}{prefix}"
+    pages = sorted({base + p for p in paths}, key=lambda u: (u != base, u))
+    try:
+        yield Site(root=site_dir, base=base, pages=pages)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# ----------------------------------------------------------------------
+# browser
+@dataclass
+class Watch:
+    """What a browser context did that a reader would not want."""
+
+    offsite: list[str] = field(
+        default_factory=list
+    )  # requests leaving 127.0.0.1
+    errors: list[str] = field(
+        default_factory=list
+    )  # console errors, page errors
+
+    def clear(self) -> None:
+        self.offsite.clear()
+        self.errors.clear()
+
+
+def _guard(watch: Watch, route: Route) -> None:
+    url = route.request.url
+    if urlsplit(url).hostname == "127.0.0.1" or url.startswith(
+        ("data:", "blob:")
+    ):
+        route.continue_()
+    else:
+        watch.offsite.append(url)
+        route.abort("blockedbyclient")
+
+
+def open_context(
+    browser: Browser, palette: str = "light", **options: object
+) -> tuple[BrowserContext, Watch]:
+    """A fresh context in the ``light`` or ``dark`` system palette, with a
+    guard."""
+    context = browser.new_context(color_scheme=palette, **options)
+    context.set_default_timeout(10_000)
+    watch = Watch()
+    context.route("**/*", functools.partial(_guard, watch))
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            watch.errors.append(
+                f"console: {message.text} ({message.location})"
+            )
+
+    def on_page(page: Page) -> None:
+        page.on("console", on_console)
+        page.on(
+            "pageerror", lambda error: watch.errors.append(f"page: {error}")
+        )
+
+    context.on("page", on_page)
+    return context, watch
+
+
+def visit(page: Page, url: str, *, settle: bool = False) -> int:
+    """Load ``url`` (its scripts have run); the HTTP status.
+
+    With ``settle``, also wait until the network has been idle for a moment, so
+    late requests (the search index, the search worker) are seen too.
+    """
+    response = page.goto(url, wait_until="load")
+    if settle:
+        page.wait_for_load_state("networkidle")
+    return response.status if response else 0
+
+
+def scheme(page: Page) -> str:
+    """The Material colour scheme the page shows ("default" or "slate")."""
+    return page.eval_on_selector("body", "b => b.dataset.mdColorScheme")
+
+
+# ----------------------------------------------------------------- code blocks
+SECTION_MARK = re.compile(r"^\s*# --8<-- \[(start|end):[\w-]+\]\s*$")
+ANNOTATION = re.compile(r"\s*# \(\d+\)!?$")
+
+
+def snippet_section(spec: str) -> str:
+    """The text pymdownx.snippets embeds for ``path:section``, markers
+    removed."""
+    path, _, name = spec.partition(":")
+    lines = (ROOT / path).read_text().splitlines()
+    start = lines.index(
+        next(x for x in lines if x.strip().endswith(f"[start:{name}]"))
+    )
+    end = lines.index(
+        next(x for x in lines if x.strip().endswith(f"[end:{name}]"))
+    )
+    body = [x for x in lines[start + 1 : end] if not SECTION_MARK.match(x)]
+    return textwrap.dedent("\n".join(body))
+
+
+SNIPPET_BLOCK = re.compile(
+    r"^(?P<indent> *)```python[^\n]*\n(?P=indent)--8<--\n(?P<specs>.*?)"
+    r"^(?P=indent)--8<--\n(?P=indent)```",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+def composed_blocks(markdown: str) -> list[str]:
+    """Each Python block of a page built from snippet sections, as a reader
+    copies it.
+
+    Annotation markers (``# (1)!``) are left out: the theme turns them into
+    buttons that are not part of the code.
+    """
+    blocks = []
+    for match in SNIPPET_BLOCK.finditer(markdown):
+        specs = [s.strip() for s in match["specs"].splitlines() if s.strip()]
+        text = "\n".join(snippet_section(s) for s in specs)
+        lines = [ANNOTATION.sub("", line) for line in text.splitlines()]
+        blocks.append("\n".join(lines).strip("\n"))
+    return blocks
+
+
+def source_page(site: Site, url: str) -> Path | None:
+    """The Markdown file a served page was built from (None for generated
+    pages)."""
+    name = site.name(url).removesuffix("/")
+    candidates = [f"{name}.md", f"{name}/index.md"] if name else ["index.md"]
+    return next(
+        (
+            ROOT / "docs" / c
+            for c in candidates
+            if (ROOT / "docs" / c).is_file()
+        ),
+        None,
+    )

@@ -1,0 +1,527 @@
+"""A faithful, stateful fake of the platform's webhooks API.
+
+The logic lives in :meth:`FakeApi.handle`, which knows nothing of transports.
+Tests serve it two ways:
+
+* in-process through requests-mock (:meth:`FakeApi.install`), the default;
+* over real HTTP on 127.0.0.1 (:meth:`FakeApi.wsgi_app`, see
+``tests/support/servers.py``)
+  where urllib3's own retry machinery has to run, which requests-mock bypasses.
+
+It validates input against :mod:`snippets.catalog`, keeps webhooks across
+calls, enforces a per-minute rate limit, can be told to inject 5xx faults, and
+answers in the platform's error shape. A request it does not know is recorded
+in ``unexpected`` and the fixture that owns the fake fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests_mock
+
+from snippets import catalog, schemas, settings
+
+TEST_API_KEY = "test-key-not-a-secret"
+ABSOLUTE_HTTP_URL = re.compile(r"^https?://[^/\s?#]+[^\s]*$", re.IGNORECASE)
+WEBHOOK_FIELDS = {"url", "event", "headers", "name"}
+UPDATE_FIELDS = {"url", "headers", "name", "event"}
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None  # JSON-able, or None for an empty body
+    schema: str | None = None  # the snippets.schemas name the body must match
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def content(self) -> bytes:
+        return b"" if self.body is None else json.dumps(self.body).encode()
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    status: int = 0
+
+
+@dataclass
+class Shipment:
+    """A tracked package whose events become visible as the fake clock passes
+    them."""
+
+    carrier_code: str
+    tracking_number: str
+    ship_date: str | None
+    estimated_delivery_date: str | None
+    events: list[
+        dict[str, Any]
+    ]  # oldest first, each with an "at" (fake-clock seconds)
+
+
+class FakeApi:
+    def __init__(
+        self,
+        api_key: str = TEST_API_KEY,
+        base_url: str = settings.API_BASE,
+        rate_limit: int = catalog.RATE_LIMIT_PER_MINUTE,
+        seed: int = 0,
+    ) -> None:
+        self.api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self.rate_limit = rate_limit
+        self.now = 0.0  # fake clock, seconds; tests move it
+        self.webhooks: dict[str, dict[str, Any]] = {}
+        self.shipments: dict[tuple[str, str], Shipment] = {}
+        self.resources: dict[
+            str, Any
+        ] = {}  # extra GET paths -> JSON (resource_url)
+        self.jwks: dict[str, Any] | None = None  # served at /jwks when set
+        self.mocker: Any = None  # the requests-mock Mocker serving it, if any
+        self.calls: list[Call] = []
+        self.unexpected: list[Call] = []
+        self._faults: list[tuple[int, str | None]] = []
+        self._window_start = 0.0
+        self._window_count = 0
+        self._next_id = 5519
+        self._random = random.Random(seed)
+
+    # ----------------------------------------------------------------- test
+    # controls
+    def fail_next(
+        self, status: int, times: int = 1, retry_after: str | None = None
+    ) -> None:
+        """Answer the next ``times`` requests with a system error (500 or
+        503)."""
+        assert status in (500, 502, 503, 504)
+        self._faults.extend([(status, retry_after)] * times)
+
+    def add_shipment(self, shipment: Shipment) -> None:
+        self.shipments[(shipment.carrier_code, shipment.tracking_number)] = (
+            shipment
+        )
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    # ------------------------------------------------------------------
+    # transports
+    def install(self, mocker: Any) -> None:
+        """Serve every request to the API base through ``handle``
+        (requests-mock)."""
+
+        def callback(request: Any, context: Any) -> bytes:
+            split = urlsplit(request.url)
+            response = self.handle(
+                request.method,
+                split.path,
+                parse_qs(split.query, keep_blank_values=True),
+                dict(request.headers),
+                request.body or b"",
+            )
+            context.status_code = response.status
+            context.headers.update(response.headers)
+            return response.content()
+
+        pattern = re.compile("^" + re.escape(self.base_url) + r"(/.*)?$")
+        mocker.register_uri(requests_mock.ANY, pattern, content=callback)
+
+    def wsgi_app(
+        self, environ: dict[str, Any], start_response: Callable
+    ) -> list:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {
+            key[5:].replace("_", "-").title(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        response = self.handle(
+            environ["REQUEST_METHOD"],
+            environ.get("PATH_INFO", ""),
+            parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True),
+            headers,
+            body,
+        )
+        content = response.content()
+        out_headers = [
+            *response.headers.items(),
+            ("Content-Length", str(len(content))),
+        ]
+        if response.body is not None:
+            out_headers.append(("Content-Type", "application/json"))
+        reason = {200: "OK", 204: "No Content"}.get(response.status, "Error")
+        start_response(f"{response.status} {reason}", out_headers)
+        return [content]
+
+    # ----------------------------------------------------------------------
+    # core
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, list[str]],
+        headers: Mapping[str, str],
+        body: bytes | str,
+    ) -> Response:
+        raw = body.encode() if isinstance(body, str) else body
+        lower = {k.lower(): v for k, v in headers.items()}
+        call = Call(method.upper(), path, dict(query), dict(headers), raw)
+        self.calls.append(call)
+        response = self._dispatch(call, lower)
+        call.status = response.status
+        if response.schema is not None:
+            broken = schemas.problems(response.schema, response.body)
+            assert not broken, f"the fake answered off-schema: {broken}"
+        return response
+
+    def _dispatch(self, call: Call, headers: Mapping[str, str]) -> Response:
+        route = self._route(call.method, call.path)
+        if route is None:
+            self.unexpected.append(call)
+            return self.error(
+                404, "not_found", f"No route for {call.method} {call.path}"
+            )
+        if self._faults:
+            status, retry_after = self._faults.pop(0)
+            if status in (
+                502,
+                504,
+            ):  # the gateway in front of the API, no JSON
+                response = Response(status)
+            else:
+                code = {503: "service_unavailable"}.get(status, "unspecified")
+                response = self.error(
+                    status, code, "The service failed; try again."
+                )
+            if retry_after is not None:
+                response.headers["Retry-After"] = retry_after
+            return response
+        if self.now - self._window_start >= 60:
+            self._window_start, self._window_count = self.now, 0
+        self._window_count += 1
+        if self._window_count > self.rate_limit:
+            wait = max(1, math.ceil(60 - (self.now - self._window_start)))
+            response = self.error(
+                429,
+                "rate_limit_exceeded",
+                f"You have exceeded the rate limit of {self.rate_limit} requests "
+                "a minute. Retry after the number of seconds in Retry-After.",
+            )
+            response.headers["Retry-After"] = str(wait)
+            return response
+        handler, args = route
+        if (
+            handler != self._get_jwks
+            and headers.get("api-key") != self.api_key
+        ):
+            return self.error(
+                401,
+                "unauthorized",
+                "The request is missing a valid API key in the API-Key header.",
+            )
+        return handler(call, headers, *args)
+
+    def _route(self, method: str, path: str) -> tuple[Callable, tuple] | None:
+        hooks = settings.WEBHOOKS_PATH
+        routes: list[tuple[str, str, Callable]] = [
+            ("GET", rf"^{hooks}/?$", self._list_webhooks),
+            ("POST", rf"^{hooks}/?$", self._create_webhook),
+            ("GET", rf"^{hooks}/([^/]+)$", self._get_webhook),
+            ("PUT", rf"^{hooks}/([^/]+)$", self._update_webhook),
+            ("DELETE", rf"^{hooks}/([^/]+)$", self._delete_webhook),
+            ("GET", rf"^{settings.TRACKING_PATH}/?$", self._get_tracking),
+        ]
+        if self.jwks is not None:
+            routes.append(("GET", rf"^{settings.JWKS_PATH}$", self._get_jwks))
+        for route_method, pattern, handler in routes:
+            match = re.match(pattern, path)
+            if match and method == route_method:
+                return handler, match.groups()
+        if method == "GET" and path in self.resources:
+            return self._get_resource, (path,)
+        return None
+
+    # --------------------------------------------------------------------
+    # errors
+    def error(
+        self,
+        status: int,
+        error_code: str,
+        message: str,
+        field_name: str | None = None,
+    ) -> Response:
+        spec = catalog.error(error_code)
+        assert spec.status == status, (error_code, status)
+        detail: dict[str, Any] = {
+            "error_source": settings.PRODUCT_SLUG,
+            "error_type": spec.error_type,
+            "error_code": error_code,
+            "message": message,
+        }
+        if field_name is not None:
+            detail["field_name"] = field_name
+        request_id = str(
+            uuid.UUID(int=self._random.getrandbits(128), version=4)
+        )
+        return Response(
+            status, {"request_id": request_id, "errors": [detail]}, "error"
+        )
+
+    def _json_body(
+        self, call: Call, headers: Mapping[str, str]
+    ) -> Any | Response:
+        if not call.body.strip():
+            return self.error(
+                400, "request_body_required", "The request body is required."
+            )
+        content_type = headers.get("content-type", "")
+        if "json" not in content_type.lower():
+            return self.error(
+                400,
+                "invalid_field_value",
+                "The request body must be sent as Content-Type: application/json.",
+            )
+        try:
+            data = json.loads(call.body)
+        except ValueError:
+            return self.error(
+                400,
+                "invalid_field_value",
+                "The request body is not valid JSON.",
+            )
+        if not isinstance(data, dict):
+            return self.error(
+                400,
+                "invalid_field_value",
+                "The request body must be a JSON object.",
+            )
+        return data
+
+    def _validate(
+        self, data: dict[str, Any], allowed: set[str]
+    ) -> Response | None:
+        for name in data:
+            if name not in allowed:
+                return self.error(
+                    400,
+                    "invalid_field_value",
+                    f"'{name}' is not a known field.",
+                    field_name=name,
+                )
+        if "url" not in data:
+            return self.error(
+                400,
+                "field_value_required",
+                "url is required.",
+                field_name="url",
+            )
+        url = data["url"]
+        if not isinstance(url, str) or not ABSOLUTE_HTTP_URL.match(url):
+            return self.error(
+                400,
+                "invalid_field_value",
+                "url must be an absolute http or https URL.",
+                field_name="url",
+            )
+        if "headers" in data:
+            items = data["headers"]
+            ok = isinstance(items, list) and all(
+                isinstance(item, dict)
+                and set(item) == {"key", "value"}
+                and all(isinstance(v, str) for v in item.values())
+                for item in items
+            )
+            if not ok:
+                return self.error(
+                    400,
+                    "invalid_field_value",
+                    'headers must be a list of {"key": ..., "value": ...} strings.',
+                    field_name="headers",
+                )
+        if "name" in data and not isinstance(data["name"], str):
+            return self.error(
+                400,
+                "invalid_field_value",
+                "name must be a string.",
+                field_name="name",
+            )
+        return None
+
+    # ------------------------------------------------------------------
+    # handlers
+    def _list_webhooks(
+        self, call: Call, headers: Mapping[str, str]
+    ) -> Response:
+        return Response(
+            200,
+            [dict(hook) for hook in self.webhooks.values()],
+            "webhook_list",
+        )
+
+    def _create_webhook(
+        self, call: Call, headers: Mapping[str, str]
+    ) -> Response:
+        data = self._json_body(call, headers)
+        if isinstance(data, Response):
+            return data
+        problem = self._validate(data, WEBHOOK_FIELDS)
+        if problem is not None:
+            return problem
+        event = data.get("event")
+        if event is None:
+            return self.error(
+                400,
+                "field_value_required",
+                "event is required.",
+                field_name="event",
+            )
+        if event not in catalog.EVENT_VALUES:
+            accepted = ", ".join(e.value for e in catalog.EVENTS)
+            return self.error(
+                400,
+                "invalid_field_value",
+                f"'{event}' is not a valid event. Use one of: {accepted}.",
+                field_name="event",
+            )
+        if any(hook["event"] == event for hook in self.webhooks.values()):
+            return self.error(
+                409,
+                "webhook_event_type_conflict",
+                f"A webhook for the '{event}' event already exists. "
+                "Only one webhook can exist for each event.",
+            )
+        webhook_id = str(self._next_id)
+        self._next_id += 1
+        hook: dict[str, Any] = {
+            "webhook_id": webhook_id,
+            "url": data["url"],
+            "event": event,
+        }
+        if data.get("headers"):
+            hook["headers"] = data["headers"]
+        if "name" in data:
+            hook["name"] = data["name"]
+        self.webhooks[webhook_id] = hook
+        return Response(200, dict(hook), "webhook")
+
+    def _missing(self, webhook_id: str) -> Response:
+        return self.error(
+            404, "not_found", f"No webhook has the id '{webhook_id}'."
+        )
+
+    def _get_webhook(
+        self, call: Call, headers: Mapping[str, str], webhook_id: str
+    ) -> Response:
+        if webhook_id not in self.webhooks:
+            return self._missing(webhook_id)
+        return Response(200, dict(self.webhooks[webhook_id]), "webhook")
+
+    def _update_webhook(
+        self, call: Call, headers: Mapping[str, str], webhook_id: str
+    ) -> Response:
+        if webhook_id not in self.webhooks:
+            return self._missing(webhook_id)
+        data = self._json_body(call, headers)
+        if isinstance(data, Response):
+            return data
+        problem = self._validate(data, UPDATE_FIELDS)
+        if problem is not None:
+            return problem
+        hook = self.webhooks[webhook_id]
+        if "event" in data and data["event"] != hook["event"]:
+            return self.error(
+                400,
+                "invalid_field_value",
+                "The event of a webhook cannot be changed; "
+                "delete the webhook and create a new one.",
+                field_name="event",
+            )
+        hook["url"] = data["url"]
+        if "headers" in data:
+            if data["headers"]:
+                hook["headers"] = data["headers"]
+            else:
+                hook.pop("headers", None)
+        if "name" in data:
+            hook["name"] = data["name"]
+        return Response(204)
+
+    def _delete_webhook(
+        self, call: Call, headers: Mapping[str, str], webhook_id: str
+    ) -> Response:
+        if self.webhooks.pop(webhook_id, None) is None:
+            return self._missing(webhook_id)
+        return Response(204)
+
+    def _get_jwks(self, call: Call, headers: Mapping[str, str]) -> Response:
+        return Response(200, self.jwks)
+
+    def _get_resource(
+        self, call: Call, headers: Mapping[str, str], path: str
+    ) -> Response:
+        return Response(200, self.resources[path])
+
+    def _get_tracking(
+        self, call: Call, headers: Mapping[str, str]
+    ) -> Response:
+        for name in ("carrier_code", "tracking_number"):
+            if not call.query.get(name, [""])[0]:
+                return self.error(
+                    400,
+                    "field_value_required",
+                    f"{name} is required.",
+                    field_name=name,
+                )
+        key = (call.query["carrier_code"][0], call.query["tracking_number"][0])
+        if key not in self.shipments:
+            return self.error(
+                404,
+                "not_found",
+                f"No shipment has tracking number '{key[1]}' with carrier '{key[0]}'.",
+            )
+        return Response(
+            200, tracking_info(self.shipments[key], self.now), "tracking_info"
+        )
+
+
+def tracking_info(shipment: Shipment, now: float) -> dict[str, Any]:
+    """The platform's tracking information for ``shipment`` as seen at
+    ``now``."""
+    seen = [event for event in shipment.events if event["at"] <= now]
+    latest = seen[-1] if seen else None
+    code = latest["status_code"] if latest else "NY"
+    status = next(s for s in catalog.TRACKING_STATUSES if s.code == code)
+    delivered = code in ("DE", "SP")
+    return {
+        "tracking_number": shipment.tracking_number,
+        "carrier_code": shipment.carrier_code,
+        "status_code": code,
+        "status_description": status.name,
+        "carrier_status_code": latest["carrier_status_code"] if latest else "",
+        "carrier_status_description": latest["description"] if latest else "",
+        "ship_date": shipment.ship_date,
+        "estimated_delivery_date": shipment.estimated_delivery_date,
+        "actual_delivery_date": latest["occurred_at"] if delivered else None,
+        "exception_description": latest["description"]
+        if code == "EX"
+        else None,
+        "events": [
+            {k: v for k, v in event.items() if k != "at"}
+            for event in reversed(seen)
+        ],
+    }
