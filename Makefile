@@ -1,43 +1,59 @@
-# The two Quick start commands: `make serve` and `make test`.
-# Both create .venv with the Python on PATH (3.11+) and install what they need.
+# The two Quick start commands are `make serve` and `make test`; contributors
+# loop on `make check`. Every target installs what it needs first: uv (from
+# PyPI, into .cache/uv) and then, with uv, the locked toolchain into .venv.
 PYTHON ?= python3
-VENV ?= .venv
+UV_VERSION := 0.13.9
+UV := .cache/uv/bin/uv
+VENV := .venv
 BIN := $(VENV)/bin
+PYTEST := $(BIN)/pytest -n auto
 
-# MkDocs 1.6 and Material print banners about MkDocs 2; these settings silence them.
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+# MkDocs 1.6 and Material print banners about MkDocs 2; these silence them.
 export DISABLE_MKDOCS_2_WARNING := true
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: serve test lint build bench clean
+.PHONY: serve test check lint build drift bench lock clean
 
-$(BIN)/python:
-	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+$(UV):
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv .cache/uv
+	.cache/uv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-$(VENV)/.docs-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[docs]'
+# Exactly what uv.lock says, for every extra (docs and test).
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --locked --all-extras --python $(PYTHON) --quiet
 	touch $@
 
-$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[docs,test]'
-	touch $@
-
-serve: $(VENV)/.docs-installed
+serve: $(VENV)/.synced
 	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
 
-lint: $(VENV)/.test-installed
+lint: $(VENV)/.synced
 	$(BIN)/ruff check snippets tests docs/_hooks
 	$(BIN)/ruff format --check snippets tests docs/_hooks
 
-build: $(VENV)/.docs-installed
+build: $(VENV)/.synced
 	$(BIN)/mkdocs build --strict
 
+# Everything: lint, the strict build, every test (browser and load tests
+# included) and 100% coverage of snippets/.
 test: lint
-	$(BIN)/pytest --cov --cov-report=term-missing
+	$(PYTEST) --cov --cov-report=term-missing
 
-bench: $(VENV)/.test-installed
+# The contributor's loop: everything but the browser and the load tests.
+check: lint
+	$(PYTEST) -m "not browser and not load"
+
+# Plant a change in one fact at a time; fail unless the suite catches each.
+drift: $(VENV)/.synced
+	$(BIN)/python -m tests.support.drift
+
+bench: $(VENV)/.synced
 	$(BIN)/python -m tests.support.benchmark
+
+# Refresh uv.lock to the newest releases pyproject.toml allows.
+lock: | $(UV)
+	$(UV) lock --upgrade
 
 clean:
 	rm -rf site .pytest_cache .coverage htmlcov

@@ -179,6 +179,7 @@ class ReceiverContract:
     def in_process_poster(self) -> Callable[[dict[str, str], bytes], int]:
         raise NotImplementedError
 
+    @pytest.mark.load
     def test_1000_deliveries_at_once_some_twice_are_each_processed_once(
         self, signer: Signer, tmp_path: Path
     ) -> None:
@@ -206,6 +207,7 @@ class ReceiverContract:
             "YOURSTORE_INBOX_PATH": str(path),
         }
 
+    @pytest.mark.load
     def test_a_receiver_killed_mid_load_loses_nothing(
         self, signer: Signer, tmp_path: Path
     ) -> None:
