@@ -31,14 +31,26 @@ _HEADERS = {
     },
 }
 
+_URL = {
+    **_HTTP_URL,
+    "description": "an absolute http or https URL",
+}
+_WEBHOOK_FIELDS: dict[str, Any] = {
+    "url": _URL,
+    "event": {**_EVENT, "description": "one of the events"},
+    "headers": {
+        **_HEADERS,
+        "description": 'a list of {"key": ..., "value": ...} strings',
+    },
+    "name": {**_STRING, "description": "a string"},
+    "store_id": {"type": "integer", "description": "an integer"},
+}
+
 WEBHOOK: dict[str, Any] = {
     "type": "object",
     "properties": {
         "webhook_id": {"type": "string", "minLength": 1},
-        "url": _HTTP_URL,
-        "event": _EVENT,
-        "headers": _HEADERS,
-        "name": _STRING,
+        **_WEBHOOK_FIELDS,
     },
     "required": ["webhook_id", "url", "event"],
     "additionalProperties": False,
@@ -46,19 +58,14 @@ WEBHOOK: dict[str, Any] = {
 
 CREATE_WEBHOOK_REQUEST: dict[str, Any] = {
     "type": "object",
-    "properties": {
-        "url": _HTTP_URL,
-        "event": _EVENT,
-        "headers": _HEADERS,
-        "name": _STRING,
-    },
+    "properties": _WEBHOOK_FIELDS,
     "required": ["url", "event"],
     "additionalProperties": False,
 }
 
 UPDATE_WEBHOOK_REQUEST: dict[str, Any] = {
     "type": "object",
-    "properties": {"url": _HTTP_URL, "headers": _HEADERS, "name": _STRING},
+    "properties": {k: v for k, v in _WEBHOOK_FIELDS.items() if k != "event"},
     "required": ["url"],
     "additionalProperties": False,
 }

@@ -63,8 +63,7 @@ ENV = {
 }
 
 
-# ------------------------------------------------------------------------
-# build
+# ---------------------------------------------------------------------- build
 def _build_seconds(config: Path, site_dir: Path, strict: bool) -> float:
     command = [
         sys.executable,
@@ -138,8 +137,7 @@ def build_times(runs: int, work: Path) -> tuple[float, float]:
     return statistics.median(ours), statistics.median(bare)
 
 
-# ------------------------------------------------------------------------
-# suite
+# ---------------------------------------------------------------------- suite
 def suite_time(work: Path) -> tuple[float, str]:
     """Seconds the test suite takes, and its last line (how many passed)."""
     env = {**ENV, "COVERAGE_FILE": str(work / ".coverage")}

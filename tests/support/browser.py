@@ -71,8 +71,7 @@ def require_chromium() -> str:
     return path
 
 
-# -----------------------------------------------------------------------
-# server
+# --------------------------------------------------------------------- server
 class _SiteHandler(SimpleHTTPRequestHandler):
     """Serves ``directory`` under ``prefix``; anything else gets the site's 404
     page."""
@@ -156,8 +155,7 @@ def serve_site(site_dir: Path) -> Iterator[Site]:
         server.server_close()
 
 
-# ----------------------------------------------------------------------
-# browser
+# -------------------------------------------------------------------- browser
 @dataclass
 class Watch:
     """What a browser context did that a reader would not want."""

@@ -5,11 +5,11 @@ Tests serve it two ways:
 
 * in-process through requests-mock (:meth:`FakeApi.install`), the default;
 * over real HTTP on 127.0.0.1 (:meth:`FakeApi.wsgi_app`, see
-``tests/support/servers.py``)
-  where urllib3's own retry machinery has to run, which requests-mock bypasses.
+  ``tests/support/servers.py``) where urllib3's own retry machinery has to
+  run, which requests-mock bypasses.
 
-It validates input against :mod:`snippets.catalog`, keeps webhooks across
-calls, enforces a per-minute rate limit, can be told to inject 5xx faults, and
+It validates request bodies with the JSON Schemas of :mod:`snippets.schemas`
+(enumerations from :mod:`snippets.catalog`), keeps webhooks across calls, enforces a per-minute rate limit, can be told to inject 5xx faults, and
 answers in the platform's error shape. A request it does not know is recorded
 in ``unexpected`` and the fixture that owns the fake fails the test.
 """
@@ -31,9 +31,6 @@ import requests_mock
 from snippets import catalog, schemas, settings
 
 TEST_API_KEY = "test-key-not-a-secret"
-ABSOLUTE_HTTP_URL = re.compile(r"^https?://[^/\s?#]+[^\s]*$", re.IGNORECASE)
-WEBHOOK_FIELDS = {"url", "event", "headers", "name"}
-UPDATE_FIELDS = {"url", "headers", "name", "event"}
 
 
 @dataclass
@@ -98,8 +95,7 @@ class FakeApi:
         self._next_id = 5519
         self._random = random.Random(seed)
 
-    # ----------------------------------------------------------------- test
-    # controls
+    # ---------------------------------------------------------- test controls
     def fail_next(
         self, status: int, times: int = 1, retry_after: str | None = None
     ) -> None:
@@ -116,8 +112,7 @@ class FakeApi:
     def advance(self, seconds: float) -> None:
         self.now += seconds
 
-    # ------------------------------------------------------------------
-    # transports
+    # ------------------------------------------------------------- transports
     def install(self, mocker: Any) -> None:
         """Serve every request to the API base through ``handle``
         (requests-mock)."""
@@ -168,8 +163,7 @@ class FakeApi:
         start_response(f"{response.status} {reason}", out_headers)
         return [content]
 
-    # ----------------------------------------------------------------------
-    # core
+    # ------------------------------------------------------------------- core
     def handle(
         self,
         method: str,
@@ -256,8 +250,7 @@ class FakeApi:
             return self._get_resource, (path,)
         return None
 
-    # --------------------------------------------------------------------
-    # errors
+    # ----------------------------------------------------------------- errors
     def error(
         self,
         status: int,
@@ -312,58 +305,57 @@ class FakeApi:
             )
         return data
 
-    def _validate(
-        self, data: dict[str, Any], allowed: set[str]
-    ) -> Response | None:
-        for name in data:
-            if name not in allowed:
-                return self.error(
-                    400,
-                    "invalid_field_value",
-                    f"'{name}' is not a known field.",
-                    field_name=name,
-                )
-        if "url" not in data:
+    def _validate(self, data: dict[str, Any], schema: str) -> Response | None:
+        """The platform's answer to a body that breaks ``schema``, if any.
+
+        The request schemas are those of ``snippets.schemas``. What breaks
+        them maps to the platform's codes, each with the ``field_name`` at
+        fault: a missing field is ``field_value_required``; an unknown field
+        or a wrong value is ``invalid_field_value``.
+        """
+        if schemas.validator(schema).is_valid(data):
+            return None
+        spec = schemas.SCHEMAS[schema]
+        fields = list(spec["properties"])
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            return self.error(
+                400,
+                "invalid_field_value",
+                f"'{unknown[0]}' is not a known field.",
+                field_name=unknown[0],
+            )
+        missing = [f for f in spec["required"] if f not in data]
+        if missing:
             return self.error(
                 400,
                 "field_value_required",
-                "url is required.",
-                field_name="url",
+                f"{missing[0]} is required.",
+                field_name=missing[0],
             )
-        url = data["url"]
-        if not isinstance(url, str) or not ABSOLUTE_HTTP_URL.match(url):
-            return self.error(
-                400,
-                "invalid_field_value",
-                "url must be an absolute http or https URL.",
-                field_name="url",
-            )
-        if "headers" in data:
-            items = data["headers"]
-            ok = isinstance(items, list) and all(
-                isinstance(item, dict)
-                and set(item) == {"key", "value"}
-                and all(isinstance(v, str) for v in item.values())
-                for item in items
-            )
-            if not ok:
-                return self.error(
-                    400,
-                    "invalid_field_value",
-                    'headers must be a list of {"key": ..., "value": ...} strings.',
-                    field_name="headers",
-                )
-        if "name" in data and not isinstance(data["name"], str):
-            return self.error(
-                400,
-                "invalid_field_value",
-                "name must be a string.",
-                field_name="name",
-            )
-        return None
+        wrong = next(
+            f for f in fields if f in data and not self._fits(spec, f, data)
+        )
+        if wrong == "event":
+            accepted = ", ".join(e.value for e in catalog.EVENTS)
+            message = f"'{data[wrong]}' is not a valid event. Use one of: "
+            message += f"{accepted}."
+        else:
+            expected = spec["properties"][wrong]["description"]
+            message = f"{wrong} must be {expected}."
+        return self.error(
+            400, "invalid_field_value", message, field_name=wrong
+        )
 
-    # ------------------------------------------------------------------
-    # handlers
+    @staticmethod
+    def _fits(spec: dict[str, Any], name: str, data: dict[str, Any]) -> bool:
+        one_field = {"properties": {name: spec["properties"][name]}}
+        return schemas.Draft202012Validator(
+            one_field,
+            format_checker=schemas.Draft202012Validator.FORMAT_CHECKER,
+        ).is_valid({name: data[name]})
+
+    # --------------------------------------------------------------- handlers
     def _list_webhooks(
         self, call: Call, headers: Mapping[str, str]
     ) -> Response:
@@ -379,25 +371,10 @@ class FakeApi:
         data = self._json_body(call, headers)
         if isinstance(data, Response):
             return data
-        problem = self._validate(data, WEBHOOK_FIELDS)
+        problem = self._validate(data, "create_webhook_request")
         if problem is not None:
             return problem
-        event = data.get("event")
-        if event is None:
-            return self.error(
-                400,
-                "field_value_required",
-                "event is required.",
-                field_name="event",
-            )
-        if event not in catalog.EVENT_VALUES:
-            accepted = ", ".join(e.value for e in catalog.EVENTS)
-            return self.error(
-                400,
-                "invalid_field_value",
-                f"'{event}' is not a valid event. Use one of: {accepted}.",
-                field_name="event",
-            )
+        event = data["event"]
         if any(hook["event"] == event for hook in self.webhooks.values()):
             return self.error(
                 409,
@@ -414,8 +391,9 @@ class FakeApi:
         }
         if data.get("headers"):
             hook["headers"] = data["headers"]
-        if "name" in data:
-            hook["name"] = data["name"]
+        for optional in ("name", "store_id"):
+            if optional in data:
+                hook[optional] = data[optional]
         self.webhooks[webhook_id] = hook
         return Response(200, dict(hook), "webhook")
 
@@ -439,26 +417,19 @@ class FakeApi:
         data = self._json_body(call, headers)
         if isinstance(data, Response):
             return data
-        problem = self._validate(data, UPDATE_FIELDS)
+        problem = self._validate(data, "update_webhook_request")
         if problem is not None:
             return problem
         hook = self.webhooks[webhook_id]
-        if "event" in data and data["event"] != hook["event"]:
-            return self.error(
-                400,
-                "invalid_field_value",
-                "The event of a webhook cannot be changed; "
-                "delete the webhook and create a new one.",
-                field_name="event",
-            )
         hook["url"] = data["url"]
         if "headers" in data:
             if data["headers"]:
                 hook["headers"] = data["headers"]
             else:
                 hook.pop("headers", None)
-        if "name" in data:
-            hook["name"] = data["name"]
+        for optional in ("name", "store_id"):
+            if optional in data:
+                hook[optional] = data[optional]
         return Response(204)
 
     def _delete_webhook(

@@ -102,8 +102,7 @@ def stored(path: Path) -> list[dict[str, Any]]:
         ]
 
 
-# ------------------------------------------------------------------------
-# signing
+# -------------------------------------------------------------------- signing
 @dataclass
 class Signer:
     """Signs like the platform, with the local test key a receiver is told to
@@ -450,8 +449,7 @@ def thread_server(kind: str, app: Any) -> Iterator[ThreadServer]:
         server.stop()
 
 
-# -------------------------------------------------------------------------
-# load
+# ----------------------------------------------------------------------- load
 @dataclass
 class LoadResult:
     distinct: int
@@ -545,8 +543,7 @@ def send_load(
     return result
 
 
-# ----------------------------------------------------------------------
-# workers
+# -------------------------------------------------------------------- workers
 class Tally:
     """Handlers for every event that count how often each delivery was
     processed."""

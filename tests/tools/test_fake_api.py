@@ -174,7 +174,7 @@ def test_state_persists_across_calls(fake_api):
     )
 
 
-def test_update_cannot_change_the_event_and_needs_a_url(fake_api):
+def test_update_takes_no_event_and_needs_a_url(fake_api):
     created = requests.post(
         HOOKS,
         json={"url": "https://a.example/h", "event": "rate"},
@@ -183,23 +183,46 @@ def test_update_cannot_change_the_event_and_needs_a_url(fake_api):
     ).json()
     hook_url = f"{HOOKS}/{created['webhook_id']}"
 
-    moved = requests.put(
-        hook_url,
-        json={"url": "https://b.example", "event": "batch"},
-        headers=KEY,
-        timeout=5,
-    )
-    same = requests.put(
-        hook_url,
-        json={"url": "https://b.example", "event": "rate"},
-        headers=KEY,
-        timeout=5,
-    )
-    no_url = requests.put(hook_url, json={"name": "x"}, headers=KEY, timeout=5)
+    answers = [
+        requests.put(hook_url, json=body, headers=KEY, timeout=5)
+        for body in (
+            {"url": "https://b.example", "event": "batch"},
+            {"url": "https://b.example", "event": "rate"},
+            {"name": "x"},
+        )
+    ]
 
-    assert _error(moved) == (400, "invalid_field_value", "event")
-    assert same.status_code == 204
-    assert _error(no_url) == (400, "field_value_required", "url")
+    assert [_error(a) for a in answers] == [
+        (400, "invalid_field_value", "event"),
+        (400, "invalid_field_value", "event"),
+        (400, "field_value_required", "url"),
+    ]
+
+
+def test_store_id_is_an_optional_integer_on_create_and_update(fake_api):
+    created = requests.post(
+        HOOKS,
+        json={"url": OK_URL, "event": "rate", "store_id": 12},
+        headers=KEY,
+        timeout=5,
+    )
+    hook_url = f"{HOOKS}/{created.json()['webhook_id']}"
+    moved = requests.put(
+        hook_url, json={"url": OK_URL, "store_id": 13}, headers=KEY, timeout=5
+    )
+    wrong = requests.put(
+        hook_url,
+        json={"url": OK_URL, "store_id": "13"},
+        headers=KEY,
+        timeout=5,
+    )
+
+    assert created.json()["store_id"] == 12
+    assert moved.status_code == 204
+    assert _error(wrong) == (400, "invalid_field_value", "store_id")
+    stored = requests.get(hook_url, headers=KEY, timeout=5).json()
+    assert stored["store_id"] == 13
+    assert not schemas.problems("webhook", stored)
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
