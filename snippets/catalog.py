@@ -237,3 +237,42 @@ def event(value: str) -> Event:
 def error(error_code: str) -> ApiError:
     """The error whose ``error_code`` is ``error_code``."""
     return next(e for e in ERRORS if e.error_code == error_code)
+
+
+# ------------------------------------------------------------ delivery rules
+# How the platform delivers, each rule with where it is stated. A rule the
+# platform publishes no number for has the value None, and pages say so.
+@dataclass(frozen=True)
+class DeliveryRule:
+    name: str
+    value: int | None  # in ``unit``; None: no published number
+    unit: str
+    source: str
+
+
+_GUIDES = (
+    "The platform's webhook guides: up to 3 attempts, about 2 hours apart."
+)
+DELIVERY_RULES: tuple[DeliveryRule, ...] = (
+    DeliveryRule(
+        "answer_timeout",
+        None,
+        "seconds",
+        "Not published. The platform waits a limited time for an answer and"
+        " counts one that comes too late as a failure.",
+    ),
+    DeliveryRule("attempts", 3, "attempts", _GUIDES),
+    DeliveryRule("retry_interval", 2, "hours", _GUIDES),
+    DeliveryRule(
+        "gives_up_after",
+        4,
+        "hours",
+        "Follows from the two above: the last attempt comes about 4 hours"
+        " after the first; then the delivery is dropped.",
+    ),
+)
+
+
+def delivery_rule(name: str) -> DeliveryRule:
+    """The delivery rule called ``name``."""
+    return next(r for r in DELIVERY_RULES if r.name == name)

@@ -1,15 +1,19 @@
 """A durable inbox: every verified delivery goes to SQLite before the receiver
 answers.
 
-Receivers call :meth:`Inbox.store` and answer 2xx only after it returns; a
-worker (``python -m snippets.inbox``) drains the inbox and dispatches each
-delivery by event, and tracking updates by status code. A redelivery of a
-stored delivery is counted but never processed again; a crash at any point
-loses nothing, and a restart resumes.
+Receivers call :func:`parse_delivery` and :meth:`Inbox.store` and answer 2xx
+only after it returns; a worker (``python -m snippets.inbox``) drains the inbox
+and dispatches each delivery by event, and tracking updates by status code.
+What counts as a repeat follows what each event carries: a tracking update
+carries its news, so an identical one is never processed twice; a thin event
+only names a resource, so a repeat is merged with a twin that still waits and
+processed again once its twin has been taken. A crash at any point loses
+nothing, and a restart resumes. Deliveries done longer ago than
+``KEEP_DONE_DAYS`` are pruned.
 
 Run the worker: ``python -m snippets.inbox``; ``python -m snippets.inbox
 status`` prints how many deliveries are in each state, ``python -m
-snippets.inbox requeue`` gives the dead ones another round.
+snippets.inbox requeue`` gives the parked ones another round.
 ``YOURSTORE_INBOX_PATH`` names the file.
 """
 
@@ -24,6 +28,8 @@ from typing import Any
 
 # --8<-- [start:inbox-imports]
 import hashlib
+import math
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,25 +41,41 @@ from jsonschema import Draft202012Validator
 
 # --8<-- [start:inbox]
 INBOX_PATH = os.environ.get("YOURSTORE_INBOX_PATH", "webhook-inbox.sqlite3")
+# Days a processed delivery is kept (as a guard against repeats), then pruned
+KEEP_DONE_DAYS = float(os.environ.get("YOURSTORE_INBOX_KEEP_DAYS", "7"))
 # Seconds a worker may hold a delivery before another may take it
 LEASE = 300.0
-MAX_ATTEMPTS = 8  # then it is parked as "dead", for a person to look at
+MAX_ATTEMPTS = 8  # then it is parked, for a person to look at
+MAX_NESTING = 32  # levels of arrays and objects; a delivery uses 4
+# Events whose body is the news itself: a tracking update carries the
+# package's state. Every other event is thin: it names a resource to fetch.
+FULL_EVENTS = frozenset({"API_TRACK"})
 log = logging.getLogger("webhooks")
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS inbox (
-    delivery_id    TEXT PRIMARY KEY,   -- SHA-256 of the body's canonical JSON
+CREATE TABLE IF NOT EXISTS deliveries (
+    id             INTEGER PRIMARY KEY,
+    news_key       TEXT NOT NULL,      -- SHA-256 of the body's canonical JSON
     resource_type  TEXT NOT NULL,      -- API_TRACK, API_BATCH, ...
+    full           INTEGER NOT NULL,   -- 1: the body carries the news
     body           TEXT NOT NULL,
     received_at    REAL NOT NULL,
     times_received INTEGER NOT NULL DEFAULT 1,
-    state          TEXT NOT NULL DEFAULT 'pending',  -- pending, done or dead
+    state          TEXT NOT NULL DEFAULT 'pending',  -- pending, done, parked
     attempts       INTEGER NOT NULL DEFAULT 0,
+    claimed_at     REAL,               -- first claim; NULL while it waits
     available_at   REAL NOT NULL,      -- not before: leases and retry backoff
     processed_at   REAL,
     last_error     TEXT
 );
-CREATE INDEX IF NOT EXISTS inbox_ready ON inbox (state, available_at);
+-- The dedupe rule: a full delivery is one row however often it arrives; a
+-- thin one shares a row only with a twin that no worker has claimed yet.
+CREATE UNIQUE INDEX IF NOT EXISTS deliveries_news ON deliveries (news_key)
+    WHERE full = 1 OR claimed_at IS NULL;
+CREATE INDEX IF NOT EXISTS deliveries_ready
+    ON deliveries (state, available_at);
+CREATE INDEX IF NOT EXISTS deliveries_done
+    ON deliveries (state, processed_at);
 """
 
 
@@ -83,6 +105,46 @@ DELIVERY_SCHEMA: dict[str, Any] = {
     },
 }
 _deliveries = Draft202012Validator(DELIVERY_SCHEMA)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e999 is infinity to Python
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return number
+
+
+def _not_a_number(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_delivery(body: bytes) -> Any:
+    """The JSON in ``body``, if the inbox can store it as it is.
+
+    ValueError for anything else: not JSON, NaN or Infinity (which Python's
+    parser accepts), a lone surrogate (which UTF-8 cannot encode) in a key or
+    a value, or more than MAX_NESTING levels.
+    """
+    try:
+        value = json.loads(
+            body, parse_float=_finite, parse_constant=_not_a_number
+        )
+    except RecursionError:
+        raise ValueError("nested too deep") from None
+    stack = [(value, 1)]  # a loop, not recursion: depth is what we check
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list) and depth > MAX_NESTING:
+            raise ValueError(f"nested deeper than {MAX_NESTING} levels")
+        if isinstance(item, dict):
+            stack.extend((key, depth) for key in item)
+            stack.extend((inner, depth + 1) for inner in item.values())
+        elif isinstance(item, list):
+            stack.extend((inner, depth + 1) for inner in item)
+        elif isinstance(item, str) and _LONE_SURROGATE.search(item):
+            raise ValueError("a string holds a lone surrogate")
+    return value
 
 
 def is_delivery(payload: Any) -> bool:
@@ -90,8 +152,8 @@ def is_delivery(payload: Any) -> bool:
     return _deliveries.is_valid(payload)
 
 
-def delivery_id(delivery: Mapping[str, Any]) -> str:
-    """The same delivery gets the same id, however its JSON is spaced."""
+def news_key(delivery: Mapping[str, Any]) -> str:
+    """The same body gets the same key, however its JSON is spaced."""
     canonical = json.dumps(delivery, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -100,10 +162,14 @@ class Inbox:
     """Deliveries on disk. Safe to share between threads and processes."""
 
     def __init__(
-        self, path: str = INBOX_PATH, clock: Callable[[], float] = time.time
+        self,
+        path: str = INBOX_PATH,
+        clock: Callable[[], float] = time.time,
+        keep_done_days: float = KEEP_DONE_DAYS,
     ) -> None:
         self.path = path
         self.clock = clock
+        self.keep_done = keep_done_days * 86400  # seconds
         # One connection, one statement at a time; SQLite's own file locks keep
         # other processes (more receivers, the worker) in step. Autocommit:
         # each statement below is one atomic transaction.
@@ -126,56 +192,62 @@ class Inbox:
             self._db.close()
 
     def store(self, delivery: Mapping[str, Any]) -> bool:
-        """Save a verified delivery; False if it was in already (a repeat)."""
+        """Save a verified delivery; False if it joined a waiting twin."""
         now = self.clock()
+        kind = delivery["resource_type"]
         with self._connect() as db:
             ((times,),) = db.execute(
-                "INSERT INTO inbox (delivery_id, resource_type, body,"
-                " received_at, available_at) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (delivery_id) DO UPDATE"
+                "INSERT INTO deliveries (news_key, resource_type, full, body,"
+                " received_at, available_at) VALUES (?, ?, ?, ?, ?, ?)"
+                # The dedupe rule, as the unique index deliveries_news says
+                " ON CONFLICT (news_key) WHERE full = 1 OR claimed_at IS NULL"
+                " DO UPDATE"
                 " SET times_received = times_received + 1"
                 " RETURNING times_received",
                 (
-                    delivery_id(delivery),
-                    delivery["resource_type"],
-                    json.dumps(delivery),
+                    news_key(delivery),
+                    kind,
+                    kind in FULL_EVENTS,
+                    json.dumps(delivery, allow_nan=False),
                     now,
                     now,
                 ),
             ).fetchall()
         return times == 1
 
-    def claim(self) -> tuple[str, dict[str, Any]] | None:
+    def claim(self) -> tuple[int, dict[str, Any]] | None:
         """Take the oldest ready delivery for LEASE seconds, or None."""
         now = self.clock()
         with self._connect() as db:
             rows = db.execute(
-                "UPDATE inbox SET available_at = ?, attempts = attempts + 1"
-                " WHERE delivery_id = (SELECT delivery_id FROM inbox"
+                "UPDATE deliveries SET available_at = ?,"
+                " attempts = attempts + 1,"
+                " claimed_at = coalesce(claimed_at, ?)"
+                " WHERE id = (SELECT id FROM deliveries"
                 "   WHERE state = 'pending' AND available_at <= ?"
                 "   ORDER BY received_at LIMIT 1)"
-                " RETURNING delivery_id, body",
-                (now + LEASE, now),
+                " RETURNING id, body",
+                (now + LEASE, now, now),
             ).fetchall()
         return (rows[0][0], json.loads(rows[0][1])) if rows else None
 
-    def done(self, key: str) -> None:
+    def done(self, key: int) -> None:
         with self._connect() as db:
             db.execute(
-                "UPDATE inbox SET state = 'done', processed_at = ?,"
-                " last_error = NULL WHERE delivery_id = ?",
+                "UPDATE deliveries SET state = 'done', processed_at = ?,"
+                " last_error = NULL WHERE id = ?",
                 (self.clock(), key),
             )
 
-    def failed(self, key: str, error: Exception) -> None:
+    def failed(self, key: int, error: Exception) -> None:
         """Retry later, waiting longer each time; park after MAX_ATTEMPTS."""
         with self._connect() as db:
             db.execute(
-                "UPDATE inbox SET last_error = ?,"
+                "UPDATE deliveries SET last_error = ?,"
                 " state = CASE WHEN attempts >= ?"
-                "   THEN 'dead' ELSE 'pending' END,"
+                "   THEN 'parked' ELSE 'pending' END,"
                 " available_at = ? + min(3600, 10 * (1 << (attempts - 1)))"
-                " WHERE delivery_id = ?",
+                " WHERE id = ?",
                 (
                     f"{type(error).__name__}: {error}"[:500],
                     MAX_ATTEMPTS,
@@ -184,20 +256,39 @@ class Inbox:
                 ),
             )
 
-    def requeue_dead(self) -> int:
+    def park(self, key: int, reason: str) -> None:
+        """Set a delivery aside at once, for a person to look at."""
+        with self._connect() as db:
+            db.execute(
+                "UPDATE deliveries SET state = 'parked', last_error = ?"
+                " WHERE id = ?",
+                (reason[:500], key),
+            )
+
+    def requeue_parked(self) -> int:
         """Give parked deliveries a fresh set of attempts (cause fixed)."""
         with self._connect() as db:
             cursor = db.execute(
-                "UPDATE inbox SET state = 'pending', attempts = 0,"
-                " available_at = ? WHERE state = 'dead'",
+                "UPDATE deliveries SET state = 'pending', attempts = 0,"
+                " available_at = ? WHERE state = 'parked'",
                 (self.clock(),),
+            )
+            return cursor.rowcount
+
+    def prune(self) -> int:
+        """Forget deliveries done more than ``keep_done_days`` ago."""
+        with self._connect() as db:
+            cursor = db.execute(
+                "DELETE FROM deliveries"
+                " WHERE state = 'done' AND processed_at < ?",
+                (self.clock() - self.keep_done,),
             )
             return cursor.rowcount
 
     def counts(self) -> dict[str, int]:
         """How many deliveries are in each state."""
         with self._connect() as db:
-            query = "SELECT state, count(*) FROM inbox GROUP BY state"
+            query = "SELECT state, count(*) FROM deliveries GROUP BY state"
             return dict(db.execute(query).fetchall())
 
 
@@ -259,17 +350,30 @@ HANDLERS: dict[str, Handler] = {
 
 
 # --8<-- [start:worker]
-def process_one(inbox: Inbox, handlers: Mapping[str, Handler]) -> bool:
-    """Claim one delivery and handle it; False if nothing is ready."""
+def process_one(
+    inbox: Inbox,
+    handlers: Mapping[str, Handler],
+    default: Handler | None = None,
+) -> bool:
+    """Claim one delivery and handle it; False if nothing is ready.
+
+    A type with no handler goes to ``default``; without one it is parked at
+    once, with a log line naming the type, instead of being retried.
+    """
     claimed = inbox.claim()
     if claimed is None:
         return False
     key, delivery = claimed
+    kind = delivery["resource_type"]
+    handler = handlers.get(kind, default)
+    if handler is None:
+        log.warning("no handler for %s: delivery %d parked", kind, key)
+        inbox.park(key, f"no handler for {kind}")
+        return True
     try:
-        handler = handlers[delivery["resource_type"]]
         handler(delivery)
     except Exception as error:  # any failure: keep the delivery, retry later
-        log.warning("delivery %s failed: %r", key[:12], error)
+        log.warning("delivery %d failed: %r", key, error)
         inbox.failed(key, error)
     else:
         inbox.done(key)
@@ -290,9 +394,10 @@ def work(
     idle: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    """Drain the inbox forever, resting ``idle`` seconds when it is empty."""
+    """Drain the inbox forever; when it is empty, prune it and rest."""
     while True:
         if not drain(inbox, handlers):
+            inbox.prune()
             sleep(idle)
 
 
@@ -303,11 +408,17 @@ if __name__ == "__main__":
     import sys
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    folder = os.path.dirname(os.path.abspath(INBOX_PATH))
+    if not os.path.isdir(folder):
+        sys.exit(
+            f"no folder {folder} for the inbox {INBOX_PATH}: create it,"
+            " or set YOURSTORE_INBOX_PATH to a file in a folder that exists"
+        )
     inbox = Inbox(INBOX_PATH)
     if sys.argv[1:] == ["status"]:
         print(json.dumps(inbox.counts()))
     elif sys.argv[1:] == ["requeue"]:
-        print(f"{inbox.requeue_dead()} dead deliveries queued again")
+        print(f"{inbox.requeue_parked()} parked deliveries queued again")
     else:
         try:
             work(inbox, HANDLERS)

@@ -1,47 +1,48 @@
 """Receive deliveries with FastAPI: verify the signature, store, then
 acknowledge.
 
-Run it: ``uvicorn snippets.receive_fastapi:app --port 8000`` (or
-``python -m snippets.receive_fastapi``). Deliveries go to the inbox file named
-by ``YOURSTORE_INBOX_PATH``; ``python -m snippets.inbox`` processes them.
+Run it in production with uvicorn (the Receive deliveries page gives the
+command), or try it with ``python -m snippets.receive_fastapi``. Deliveries
+go to the inbox file named by ``YOURSTORE_INBOX_PATH``; ``python -m
+snippets.inbox`` processes them.
 """
 
 # --8<-- [start:imports]
+import logging
+import sqlite3
 from functools import cache
 
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 # --8<-- [end:imports]
-import json
 import os
 
-from snippets.inbox import INBOX_PATH, Inbox, is_delivery
+from snippets.inbox import INBOX_PATH, Inbox, is_delivery, parse_delivery
 from snippets.verify_signatures import (
-    KeySet,
     SignatureError,
-    trusted_keys,
+    platform_keys,
     verify_delivery,
 )
 
 
 # --8<-- [start:receiver]
 MAX_BODY = 1024 * 1024  # 1 MiB: no delivery comes close
+log = logging.getLogger("webhooks")
 
-app = FastAPI(title="Webhook receiver")
-
-
-@cache
-def signing_keys() -> KeySet:
-    return (
-        trusted_keys()
-    )  # on first use, so importing the app needs no network
+# No /docs, /redoc or /openapi.json, and "/webhooks/" is not redirected: a
+# scanner learns nothing but 404.
+app = FastAPI(
+    docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False
+)
+app.state.signing_keys = platform_keys()  # fetched when first needed
 
 
 @cache
 def inbox() -> Inbox:
-    return Inbox(INBOX_PATH)
+    return Inbox(INBOX_PATH)  # on first use: in each worker process
 
 
 async def read_body(request: Request) -> bytes | None:
@@ -65,24 +66,31 @@ def media_type(request: Request) -> str:
 
 @app.post("/webhooks", status_code=204)
 async def receive(request: Request) -> Response:
-    body = await read_body(request)  # the raw bytes that were signed
+    try:
+        body = await read_body(request)  # the raw bytes that were signed
+    except ClientDisconnect:
+        log.warning("a client hung up before sending the whole body")
+        return Response(status_code=400)  # nobody is left to read it
     if body is None:
         return Response("the body is larger than 1 MiB", 413)
     try:  # in a thread: fetching the keys (rarely) and verifying block
-        keys = signing_keys()
+        keys = request.app.state.signing_keys
         await run_in_threadpool(verify_delivery, request.headers, body, keys)
     except SignatureError as refused:
         return Response(refused.reason, refused.status)
     if media_type(request) != "application/json":
         return Response("expected Content-Type: application/json", 415)
     try:
-        delivery = json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: absurd nesting
-        return Response("the body is not valid JSON", 400)
+        delivery = parse_delivery(body)
+    except ValueError:
+        return Response("the body is not JSON the inbox can store", 400)
     if not is_delivery(delivery):
         return Response("the body is not a webhook delivery", 422)
-    # On disk before we answer; a redelivery is a no-op.
-    await run_in_threadpool(inbox().store, delivery)
+    try:  # on disk before we answer
+        await run_in_threadpool(lambda: inbox().store(delivery))
+    except sqlite3.Error as error:  # our fault: the platform will retry
+        log.error("the inbox cannot be written: %s", error)
+        return Response("the inbox cannot be written", 503)
     return Response(status_code=204)
 
 
@@ -91,6 +99,6 @@ async def receive(request: Request) -> Response:
 # --8<-- [start:usage]
 if __name__ == "__main__":
     uvicorn.run(
-        app, host="127.0.0.1", port=int(os.environ.get("PORT", "8000"))
+        app, host="127.0.0.1", port=int(os.environ.get("PORT", "5000"))
     )
 # --8<-- [end:usage]

@@ -1,70 +1,83 @@
 """Receive deliveries with Flask: verify the signature, store, then
 acknowledge.
 
-Run it: ``flask --app snippets.receive_flask run --port 5000`` (or
-``python -m snippets.receive_flask``). Deliveries go to the inbox file named by
-``YOURSTORE_INBOX_PATH``; ``python -m snippets.inbox`` processes them.
+Run it in production with gunicorn (the Receive deliveries page gives the
+command), or try it with ``python -m snippets.receive_flask``. Deliveries go
+to the inbox file named by ``YOURSTORE_INBOX_PATH``; ``python -m
+snippets.inbox`` processes them.
 """
 
 # --8<-- [start:imports]
+import logging
+import sqlite3
 from functools import cache
 
 from flask import Flask, request
+from werkzeug.exceptions import ClientDisconnected
 
 # --8<-- [end:imports]
-import json
 import os
 
-from snippets.inbox import INBOX_PATH, Inbox, is_delivery
+from snippets.inbox import INBOX_PATH, Inbox, is_delivery, parse_delivery
 from snippets.verify_signatures import (
-    KeySet,
     SignatureError,
-    trusted_keys,
+    platform_keys,
     verify_delivery,
 )
 
 
 # --8<-- [start:receiver]
 MAX_BODY = 1024 * 1024  # 1 MiB: no delivery comes close
+log = logging.getLogger("webhooks")
 
-app = Flask(__name__)
+app = Flask(__name__, static_folder=None)  # serves POST /webhooks, no more
 # Flask answers 413 itself when Content-Length says more than this. A chunked
 # body has no length: Flask stops reading it here, and the view answers 413.
 app.config["MAX_CONTENT_LENGTH"] = MAX_BODY + 1
-
-
-@cache
-def signing_keys() -> KeySet:
-    return (
-        trusted_keys()
-    )  # on first use, so importing the app needs no network
+app.config["SIGNING_KEYS"] = platform_keys()  # fetched when first needed
 
 
 @cache
 def inbox() -> Inbox:
-    return Inbox(INBOX_PATH)
+    return Inbox(INBOX_PATH)  # on first use: in each worker process
 
 
-@app.post("/webhooks")
+@app.before_request
+def only_webhooks() -> tuple[str, int] | None:
+    # Flask's routing takes "//webhooks" for "/webhooks": refuse the rest.
+    if request.environ.get("PATH_INFO") != "/webhooks":
+        return "not found", 404
+    return None
+
+
+@app.errorhandler(ClientDisconnected)
+def hung_up(error: ClientDisconnected) -> tuple[str, int]:
+    log.warning("a client hung up before sending the whole body")
+    return "", 400  # nobody is left to read it
+
+
+@app.post("/webhooks", provide_automatic_options=False)  # OPTIONS: 405
 def receive() -> tuple[str, int]:
     body = request.get_data(cache=False)  # the raw bytes that were signed
     if len(body) > MAX_BODY:
         return "the body is larger than 1 MiB", 413
     try:
-        verify_delivery(request.headers, body, signing_keys())
+        verify_delivery(request.headers, body, app.config["SIGNING_KEYS"])
     except SignatureError as refused:
         return refused.reason, refused.status
     if request.mimetype != "application/json":
         return "expected Content-Type: application/json", 415
     try:
-        delivery = json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: absurd nesting
-        return "the body is not valid JSON", 400
+        delivery = parse_delivery(body)
+    except ValueError:
+        return "the body is not JSON the inbox can store", 400
     if not is_delivery(delivery):
         return "the body is not a webhook delivery", 422
-    inbox().store(
-        delivery
-    )  # on disk before we answer; a redelivery is a no-op
+    try:
+        inbox().store(delivery)  # on disk before we answer
+    except sqlite3.Error as error:  # our fault: the platform will retry
+        log.error("the inbox cannot be written: %s", error)
+        return "the inbox cannot be written", 503
     return "", 204
 
 

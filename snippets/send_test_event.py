@@ -6,10 +6,10 @@ http://127.0.0.1:5000/webhooks``
 
 The first run creates a key pair for local testing in ``.local/webhook-keys/``
 (or in the directory named by ``YOURSTORE_WEBHOOK_KEY_DIR``) and writes its
-public half as ``jwks.json``; a receiver started with
-``YOURSTORE_WEBHOOK_TEST_KEYS`` pointing at that file accepts what this command
-sends. Failed attempts are retried with exponential backoff, like the platform
-retries a delivery your endpoint did not acknowledge.
+public half as ``jwks.json``; a receiver started with ``python -m
+snippets.receive_locally`` trusts that file and accepts what this command
+sends. Failed attempts are retried on a shortened schedule (seconds, where the
+platform waits hours: see ``catalog.DELIVERY_RULES``).
 """
 
 # --8<-- [start:imports]
@@ -36,7 +36,6 @@ import requests
 from snippets import catalog, schemas
 from snippets.payloads import sample_delivery
 from snippets.settings import KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
-from snippets.verify_signatures import TEST_KEYS_ENV
 
 
 # --8<-- [start:keys]
@@ -125,7 +124,9 @@ def sign_delivery(
 
 
 # --8<-- [start:send]
-DELIVERY_TIMEOUT = (3.05, 10)  # the platform gives up on a slow endpoint too
+DELIVERY_TIMEOUT = (3.05, 10)  # seconds to connect, to wait for the answer
+# A shortened schedule, so a local test ends in seconds: the platform makes
+# fewer attempts, hours apart (catalog.DELIVERY_RULES).
 ATTEMPTS = 5  # the first try and four retries
 FIRST_WAIT = 1.0  # seconds before the first retry; doubles after each failure
 
@@ -208,8 +209,8 @@ if __name__ == "__main__":
     args = parser.parse_args()
     key_dir = Path(os.environ.get(KEY_DIR_ENV) or DEFAULT_KEY_DIR)
     private_key, key_id = load_or_create_key_pair(key_dir)
-    trust = f"{TEST_KEYS_ENV}={key_dir / 'jwks.json'}"
-    print(f"Signing as {key_id}; receivers started with {trust} accept it.")
+    jwks = key_dir / "jwks.json"
+    print(f"Signing as {key_id}; receive_locally trusts the key in {jwks}.")
     failed = 0
     for event in events if args.event == "all" else [args.event]:
         try:

@@ -12,14 +12,11 @@ Check the published test vector: ``python -m snippets.verify_signatures``
 # --8<-- [start:imports]
 import base64
 import binascii
-import json
 import logging
-import os
 import re
 import threading
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -42,7 +39,6 @@ from snippets.settings import (
 
 # --8<-- [start:verify]
 MAX_SKEW = 5 * 60  # seconds a timestamp may be off, either way
-TEST_KEYS_ENV = "YOURSTORE_WEBHOOK_TEST_KEYS"  # local testing: a JWKS file
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 log = logging.getLogger(__name__)
 
@@ -133,18 +129,22 @@ class KeySet:
         return response.json()
 
 
-class LocalKeySet(KeySet):
-    """The local sender's public keys, read from its JWKS file."""
+def platform_keys() -> KeySet:
+    """The keys the platform publishes; nothing is fetched until needed."""
+    return KeySet(API_BASE + JWKS_PATH)
 
-    def __init__(self, path: Path) -> None:
-        # Read when first needed and again for a new key id: a receiver may
-        # start before the sender makes its key pair, and a new pair needs no
-        # restart.
-        super().__init__(path.resolve().as_uri(), min_refresh_interval=0)
-        self.path = path
 
-    def _fetch(self) -> dict[str, Any]:
-        return json.loads(self.path.read_text())
+def _header_values(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers by lower-case name, a repeated one joined with commas.
+
+    ASGI servers hand a repeated header over twice, WSGI servers joined with
+    commas: this makes both look the same.
+    """
+    values: dict[str, str] = {}
+    for name, value in headers.items():
+        name = name.lower()
+        values[name] = f"{values[name]},{value}" if name in values else value
+    return values
 
 
 def verify_delivery(
@@ -154,12 +154,14 @@ def verify_delivery(
     now: float | None = None,
 ) -> None:
     """Return if the platform signed ``body`` lately; else SignatureError."""
-    named = {name.lower(): value for name, value in headers.items()}
+    named = _header_values(headers)
     key_id = named.get(KEY_ID_HEADER, "")
     signature = named.get(SIGNATURE_HEADER, "")
     timestamp = named.get(TIMESTAMP_HEADER, "")
     if not (key_id and signature and timestamp):
         raise SignatureError(404, "not found")  # tell scanners nothing
+    if "," in key_id + signature + timestamp:  # none of them holds a comma
+        raise SignatureError(400, "repeated signature header")
     if not _TIMESTAMP.fullmatch(timestamp):
         raise SignatureError(400, "malformed timestamp")
     if abs((time.time() if now is None else now) - int(timestamp)) > MAX_SKEW:
@@ -178,15 +180,6 @@ def verify_delivery(
         )
     except InvalidSignature:
         raise SignatureError(400, "bad signature") from None
-
-
-def trusted_keys() -> KeySet:
-    """The platform's keys; the local sender's if TEST_KEYS_ENV is set."""
-    test_keys = os.environ.get(TEST_KEYS_ENV)
-    if test_keys:
-        log.warning("trusting the local test keys in %s", test_keys)
-        return LocalKeySet(Path(test_keys))
-    return KeySet(API_BASE + JWKS_PATH)
 
 
 # --8<-- [end:verify]

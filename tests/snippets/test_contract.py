@@ -117,3 +117,19 @@ def test_the_fake_refuses_a_request_without_the_published_key_header():
 
     assert response.status == 401
     assert response.body["errors"][0]["error_code"] == "unauthorized"
+
+
+def test_the_delivery_rules_are_the_published_ones():
+    """Up to 3 attempts about 2 hours apart (the platform's guides); no
+    published answer timeout."""
+    assert {r.name: (r.value, r.unit) for r in catalog.DELIVERY_RULES} == {
+        "answer_timeout": (None, "seconds"),
+        "attempts": (3, "attempts"),
+        "retry_interval": (2, "hours"),
+        "gives_up_after": (4, "hours"),
+    }
+    for rule in catalog.DELIVERY_RULES:
+        assert rule.source.strip(), rule.name
+    assert catalog.delivery_rule("answer_timeout").source.startswith(
+        "Not published"
+    )

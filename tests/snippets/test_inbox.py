@@ -2,6 +2,7 @@
 
 import json
 import logging
+import math
 import runpy
 import sqlite3
 import sys
@@ -9,14 +10,16 @@ import threading
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from snippets import catalog, inbox
+from snippets import catalog, inbox, schemas
 from snippets.inbox import (
     HANDLERS,
     MAX_ATTEMPTS,
     Inbox,
-    delivery_id,
     drain,
+    news_key,
     work,
 )
 from snippets.payloads import sample_delivery
@@ -61,7 +64,7 @@ def rows(box: Inbox) -> list[tuple]:
     with sqlite3.connect(box.path) as db:
         return db.execute(
             "SELECT resource_type, state, attempts, times_received, last_error"
-            " FROM inbox ORDER BY received_at"
+            " FROM deliveries ORDER BY received_at, id"
         ).fetchall()
 
 
@@ -73,13 +76,10 @@ def test_a_stored_delivery_is_on_disk_for_the_next_process(box, clock):
     )  # as a restarted receiver or worker would
 
     assert reopened.counts() == {"pending": 1}
-    assert reopened.claim() == (
-        delivery_id(sample_delivery("batch")),
-        sample_delivery("batch"),
-    )
+    assert reopened.claim()[1] == sample_delivery("batch")
 
 
-def test_a_redelivery_is_recognised_and_counted_not_stored_twice(box):
+def test_a_tracking_update_repeated_is_counted_not_stored_twice(box):
     delivery = sample_delivery("track")
     # The same delivery as parsed from differently spaced and ordered JSON.
     again = json.loads(json.dumps(dict(reversed(delivery.items())), indent=4))
@@ -91,9 +91,9 @@ def test_a_redelivery_is_recognised_and_counted_not_stored_twice(box):
     assert rows(box) == [("API_TRACK", "pending", 0, 3, None)]
 
 
-def test_different_deliveries_get_different_ids():
-    ids = {delivery_id(sample_delivery(e.value)) for e in catalog.EVENTS}
-    ids |= {delivery_id(track(code)) for code in catalog.STATUS_CODES}
+def test_different_deliveries_get_different_keys():
+    ids = {news_key(sample_delivery(e.value)) for e in catalog.EVENTS}
+    ids |= {news_key(track(code)) for code in catalog.STATUS_CODES}
 
     assert len(ids) == len(catalog.EVENTS) + len(catalog.STATUS_CODES)
 
@@ -111,14 +111,15 @@ def test_the_worker_dispatches_every_event_to_its_handler_once(box):
     assert drain(box, handlers) == 0
 
 
-def test_a_redelivery_after_processing_is_not_processed_again(box):
+def test_a_tracking_update_after_processing_is_not_processed_again(box):
     seen, handlers = recorder()
-    box.store(sample_delivery("rate"))
+    box.store(track("DE"))
     drain(box, handlers)
 
-    assert box.store(sample_delivery("rate")) is False
+    assert box.store(track("DE")) is False
     assert drain(box, handlers) == 0
-    assert len(seen) == 1
+    assert seen == [track("DE")]
+    assert rows(box) == [("API_TRACK", "done", 1, 2, None)]
 
 
 def test_every_event_has_a_default_handler():
@@ -197,7 +198,7 @@ def test_a_failing_handler_is_retried_with_growing_waits_then_parked(
         assert drain(box, handlers) == 0  # not again until its wait is over
         clock.now += 3600
 
-    assert box.counts() == {"dead": 1}
+    assert box.counts() == {"parked": 1}
     assert rows(box)[0][2:] == (
         MAX_ATTEMPTS,
         1,
@@ -229,20 +230,39 @@ def test_the_wait_before_a_retry_doubles(box, clock):
     assert rows(box)[0][4] is None  # the error is cleared once it succeeds
 
 
-def test_a_delivery_for_an_event_without_a_handler_is_kept_for_retry(box):
+def test_a_type_without_a_handler_is_parked_on_first_sight(box, caplog):
     box.store(sample_delivery("report_complete"))
+    box.store({"resource_url": "https://x.test/1", "resource_type": "API_NEW"})
+    caplog.set_level(logging.WARNING, logger="webhooks")
 
-    drain(box, {})
+    assert drain(box, {"API_NEW": lambda delivery: None}) == 2
 
     assert rows(box) == [
         (
             "API_REPORT_COMPLETE",
-            "pending",
+            "parked",
             1,
             1,
-            "KeyError: 'API_REPORT_COMPLETE'",
-        )
+            "no handler for API_REPORT_COMPLETE",
+        ),
+        ("API_NEW", "done", 1, 1, None),
     ]
+    [line] = caplog.messages
+    assert line.startswith("no handler for API_REPORT_COMPLETE: delivery")
+
+
+def test_a_default_handler_takes_types_without_their_own(box):
+    new = {"resource_url": "https://x.test/1", "resource_type": "API_NEW"}
+    box.store(new)
+    box.store(sample_delivery("batch"))
+    seen, handlers = recorder()
+    defaulted = []
+
+    while inbox.process_one(box, handlers, default=defaulted.append):
+        pass
+
+    assert (seen, defaulted) == ([sample_delivery("batch")], [new])
+    assert box.counts() == {"done": 2}
 
 
 def test_a_worker_that_dies_mid_delivery_loses_nothing(box, clock):
@@ -251,8 +271,8 @@ def test_a_worker_that_dies_mid_delivery_loses_nothing(box, clock):
 
     # The first worker claims a delivery, then its process dies before
     # finishing.
-    key, _ = box.claim()
-    assert key == delivery_id(sample_delivery("carrier_connected"))
+    _, taken = box.claim()
+    assert taken == sample_delivery("carrier_connected")
 
     seen, handlers = recorder()
     restarted = Inbox(box.path, clock=clock)
@@ -360,7 +380,7 @@ def test_the_default_path_is_a_file_in_the_working_directory(monkeypatch):
     assert namespace["INBOX_PATH"] == "webhook-inbox.sqlite3"
 
 
-def test_running_the_module_with_requeue_revives_the_dead(
+def test_running_the_module_with_requeue_revives_the_parked(
     tmp_path, monkeypatch, run_main, capsys
 ):
     path = tmp_path / "dead.sqlite3"
@@ -372,12 +392,12 @@ def test_running_the_module_with_requeue_revives_the_dead(
         box.failed(box.claim()[0], RuntimeError("bug in the handler"))
         clock.now += 3600  # every wait is over
     box.store(sample_delivery("rate"))
-    assert box.counts() == {"dead": 1, "pending": 1}
+    assert box.counts() == {"parked": 1, "pending": 1}
     monkeypatch.setattr(sys, "argv", ["inbox", "requeue"])
 
     run_main("snippets.inbox")
 
-    assert capsys.readouterr().out == "1 dead deliveries queued again\n"
+    assert capsys.readouterr().out == "1 parked deliveries queued again\n"
     assert box.counts() == {"pending": 2}
     assert [row[2] for row in rows(box)] == [0, 0]  # a fresh set of attempts
     box.close()
@@ -420,3 +440,267 @@ def test_a_new_event_type_is_still_a_delivery():
 )
 def test_what_the_worker_could_not_dispatch_is_not_a_delivery(payload):
     assert not inbox.is_delivery(payload)
+
+
+# ------------------------------------------------------------ the dedupe rule
+def test_the_events_that_carry_their_news_are_those_with_data():
+    """FULL_EVENTS follows the schemas: only a body with ``data`` carries
+    the news itself; every other event only names a resource."""
+    with_data = {
+        e.resource_type
+        for e in catalog.EVENTS
+        if "data" in schemas.DELIVERIES[e.value]["properties"]
+    }
+
+    assert inbox.FULL_EVENTS == with_data == {"API_TRACK"}
+
+
+@pytest.mark.parametrize(
+    "event", [e.value for e in catalog.EVENTS if e.value != "track"]
+)
+def test_a_thin_repeat_that_arrives_while_its_twin_waits_is_merged(box, event):
+    seen, handlers = recorder()
+
+    assert box.store(sample_delivery(event)) is True
+    assert box.store(sample_delivery(event)) is False
+
+    assert drain(box, handlers) == 1
+    assert seen == [sample_delivery(event)]
+    assert [row[3] for row in rows(box)] == [2]  # received twice
+
+
+@pytest.mark.parametrize(
+    "event", [e.value for e in catalog.EVENTS if e.value != "track"]
+)
+def test_a_thin_repeat_after_its_twin_is_done_is_processed_again(box, event):
+    seen, handlers = recorder()
+    box.store(sample_delivery(event))
+    drain(box, handlers)
+
+    assert box.store(sample_delivery(event)) is True
+    assert drain(box, handlers) == 1
+
+    assert seen == [sample_delivery(event)] * 2
+    assert box.counts() == {"done": 2}
+
+
+def test_a_thin_repeat_while_its_twin_is_being_processed_is_kept(box):
+    """The handler may have fetched the resource before the change the
+    repeat announces: the repeat must be processed after it."""
+    rate = sample_delivery("rate")
+    box.store(rate)
+    seen = []
+
+    def fetch(delivery):
+        seen.append(delivery)
+        if len(seen) == 1:  # the platform sends news while we fetch
+            assert box.store(rate) is True
+            assert box.store(rate) is False  # and again: that one waits
+
+    assert drain(box, {"API_RATE": fetch}) == 2
+
+    assert seen == [rate, rate]
+    assert [row[1:4] for row in rows(box)] == [
+        ("done", 1, 1),
+        ("done", 1, 2),
+    ]
+
+
+def test_a_tracking_update_while_its_twin_is_being_processed_is_not_kept(
+    box,
+):
+    update = track("IT")
+    box.store(update)
+    seen = []
+
+    def handle(delivery):
+        seen.append(delivery)
+        assert box.store(update) is False  # the same news, already here
+
+    drain(box, {"API_TRACK": handle})
+
+    assert seen == [update]
+    assert drain(box, {"API_TRACK": handle}) == 0
+
+
+def test_a_thin_repeat_while_its_twin_waits_for_a_retry_is_kept(box, clock):
+    box.store(sample_delivery("batch"))
+
+    def broken(delivery):
+        raise ConnectionError("the API is down")
+
+    drain(box, {"API_BATCH": broken})  # claimed once, failed: waits 10 s
+    assert box.store(sample_delivery("batch")) is True
+    clock.now += 10
+    seen, handlers = recorder()
+
+    assert drain(box, handlers) == 2
+
+    assert seen == [sample_delivery("batch")] * 2
+
+
+def test_a_tracking_update_for_a_parked_twin_joins_it(box):
+    box.store(track("EX"))
+    key, _ = box.claim()
+    box.park(key, "a person should look")
+
+    assert box.store(track("EX")) is False
+
+    assert rows(box) == [("API_TRACK", "parked", 1, 2, "a person should look")]
+
+
+# ----------------------------------------------------------------- retention
+def test_done_deliveries_are_pruned_after_the_retention_age(tmp_path, clock):
+    box = Inbox(str(tmp_path / "kept.sqlite3"), clock=clock, keep_done_days=2)
+    _, handlers = recorder()
+    box.store(track("DE", "OLD"))
+    box.store(sample_delivery("batch"))
+    drain(box, handlers)
+    clock.now += 86400
+    box.store(track("DE", "NEWER"))
+    drain(box, handlers)
+    box.store(track("EX", "PARKED"))
+    box.park(box.claim()[0], "looked at later")
+    box.store(track("IT", "WAITING"))
+    clock.now += 86400 + 1  # the first two are more than two days done
+
+    assert box.prune() == 2
+
+    kept = {
+        row[0]: row[1]
+        for row in sqlite3.connect(box.path).execute(
+            "SELECT json_extract(body, '$.data.tracking_number'), state"
+            " FROM deliveries"
+        )
+    }
+    assert kept == {"NEWER": "done", "WAITING": "pending", "PARKED": "parked"}
+    # The rule holds for what is kept: NEWER is still a known repeat; OLD,
+    # forgotten, would be processed again (the platform stopped retrying
+    # long before).
+    assert box.store(track("DE", "NEWER")) is False
+    assert box.store(track("DE", "OLD")) is True
+    box.close()
+
+
+def test_the_retention_age_defaults_to_keep_done_days(box):
+    assert box.keep_done == inbox.KEEP_DONE_DAYS * 86400
+    assert inbox.KEEP_DONE_DAYS * 86400 > 2 * inbox.LEASE
+
+
+def test_the_worker_prunes_when_the_inbox_is_empty(tmp_path, clock):
+    box = Inbox(str(tmp_path / "w.sqlite3"), clock=clock, keep_done_days=1)
+    box.store(sample_delivery("batch"))
+    seen, handlers = recorder()
+
+    def sleep(seconds):
+        clock.now += 2 * 86400
+        if box.counts() == {}:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        work(box, handlers, idle=1, sleep=sleep)
+
+    assert seen == [sample_delivery("batch")]
+    box.close()
+
+
+# ------------------------------------------------------ what the inbox holds
+_strings = st.text(max_size=8)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _strings,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(_strings, inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+def _storable(value) -> bool:
+    """What JSON and UTF-8 can carry: finite numbers, no lone surrogates."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        return not any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+    if isinstance(value, list):
+        return all(map(_storable, value))
+    if isinstance(value, dict):
+        return all(map(_storable, value)) and all(
+            map(_storable, value.values())
+        )
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_json, where=st.sampled_from(["top", "data", "key"]))
+def test_parse_delivery_takes_exactly_what_the_inbox_can_store(
+    value, where, tmp_path_factory
+):
+    delivery = sample_delivery("track")
+    if where == "top":
+        delivery["extra"] = value
+    elif where == "data":
+        delivery["data"]["extra"] = value
+    else:
+        delivery["data"][json.dumps(value, allow_nan=True)[:12]] = 1
+    body = json.dumps(delivery, allow_nan=True).encode(
+        "utf-8", "surrogatepass"
+    )
+
+    if not _storable(delivery):
+        with pytest.raises(ValueError, match=r"\w"):
+            inbox.parse_delivery(body)
+        return
+    parsed = inbox.parse_delivery(body)
+    box = Inbox(str(tmp_path_factory.mktemp("p") / "i.sqlite3"))
+    box.store(parsed)
+    assert box.claim()[1] == json.loads(body)
+    box.close()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a": NaN}',
+        b'{"a": [Infinity]}',
+        b'{"a": {"b": -Infinity}}',
+        b'{"a": 1e999}',
+        b'{"a": -1e400}',
+        b'{"\\ud800": 1}',
+        b'{"a": "\\udfff"}',
+        b'["x\\ud83d"]',
+        b'{"a": "\\ude00\\ud83d"}',  # a pair in the wrong order
+        b"[" * 33 + b"]" * 33,
+        b'{"a":' * 40 + b"1" + b"}" * 40,
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"a": 1',
+        b"\xff",
+        b"1" * 5000,
+    ],
+)
+def test_parse_delivery_refuses_what_cannot_be_stored_as_it_is(body):
+    with pytest.raises(ValueError, match=r"\w"):
+        inbox.parse_delivery(body)
+
+
+def test_parse_delivery_takes_a_surrogate_pair_and_32_levels():
+    assert inbox.parse_delivery(b'["\\ud83d\\ude00"]') == ["\U0001f600"]
+    deep = b"[" * 32 + b"]" * 32
+    assert inbox.parse_delivery(deep) == json.loads(deep)
+
+
+def test_status_with_a_folder_that_does_not_exist_says_so_in_one_line(
+    tmp_path, monkeypatch, run_main
+):
+    path = tmp_path / "no" / "such" / "inbox.sqlite3"
+    monkeypatch.setenv("YOURSTORE_INBOX_PATH", str(path))
+    monkeypatch.setattr(sys, "argv", ["inbox", "status"])
+
+    with pytest.raises(SystemExit) as exited:
+        run_main("snippets.inbox")
+
+    message = exited.value.code  # Python prints it to stderr, exit status 1
+    assert isinstance(message, str)
+    assert "\n" not in message
+    assert message.startswith(f"no folder {path.parent} for the inbox")
+    assert not path.parent.exists()

@@ -5,6 +5,7 @@ import base64
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
@@ -18,7 +19,7 @@ from snippets.send_test_event import load_or_create_key_pair, sign_delivery
 from snippets.verify_signatures import (
     KeySet,
     SignatureError,
-    trusted_keys,
+    platform_keys,
     verify_delivery,
 )
 from tests.support.paths import DATA
@@ -468,13 +469,13 @@ def test_an_unreachable_jwks_is_a_503_so_the_platform_retries(
         assert _jwks_fetches(fake_api) == fetches + 1
 
 
-# ------------------------------------------------------------- trusted_keys
-def test_trusted_keys_are_the_platforms_jwks(fake_api, key_pair, monkeypatch):
-    monkeypatch.delenv(vs.TEST_KEYS_ENV, raising=False)
+# ------------------------------------------------------------ platform_keys
+def test_platform_keys_are_the_platforms_jwks(fake_api, key_pair):
     private_key, key_id, jwks = key_pair
     fake_api.jwks = jwks
 
-    keys = trusted_keys()
+    keys = platform_keys()
+    assert _jwks_fetches(fake_api) == 0  # nothing fetched until needed
     verify_delivery(
         sign_delivery(BODY, private_key, key_id, NOW), BODY, keys, NOW
     )
@@ -483,64 +484,53 @@ def test_trusted_keys_are_the_platforms_jwks(fake_api, key_pair, monkeypatch):
     assert _jwks_fetches(fake_api) == 1
 
 
-def test_trusted_keys_can_be_the_local_senders(tmp_path, monkeypatch, caplog):
-    private_key, key_id = load_or_create_key_pair(tmp_path)
-    monkeypatch.setenv(vs.TEST_KEYS_ENV, str(tmp_path / "jwks.json"))
-
-    keys = trusted_keys()
-    verify_delivery(
-        sign_delivery(BODY, private_key, key_id, NOW), BODY, keys, NOW
-    )
-
-    assert (
-        keys.jwks_url == (tmp_path / "jwks.json").as_uri()
-    )  # a file, not the API
-    assert "trusting the local test keys" in caplog.text
-
-
-def test_a_receiver_may_start_before_the_local_keys_exist(
-    tmp_path, monkeypatch
-):
-    jwks_file = tmp_path / "keys" / "jwks.json"
-    monkeypatch.setenv(vs.TEST_KEYS_ENV, str(jwks_file))
-    keys = trusted_keys()  # the receiver starts; the sender has not run yet
-
-    with pytest.raises(SignatureError) as raised:
-        keys.public_key("local-anything")
-    assert raised.value.status == 503  # the sender retries
-
-    private_key, key_id = load_or_create_key_pair(tmp_path / "keys")
-    verify_delivery(
-        sign_delivery(BODY, private_key, key_id, NOW), BODY, keys, NOW
-    )
-
-
-def test_a_new_local_key_pair_is_picked_up_without_a_restart(
-    tmp_path, monkeypatch
-):
-    monkeypatch.setenv(vs.TEST_KEYS_ENV, str(tmp_path / "jwks.json"))
-    keys = trusted_keys()
-    old_key, old_id = load_or_create_key_pair(tmp_path)
-    verify_delivery(sign_delivery(BODY, old_key, old_id, NOW), BODY, keys, NOW)
-
-    (tmp_path / "private-key.pem").unlink()  # the developer starts afresh
-    new_key, new_id = load_or_create_key_pair(tmp_path)
-    verify_delivery(sign_delivery(BODY, new_key, new_id, NOW), BODY, keys, NOW)
-
-    assert new_id != old_id
-
-
-def test_the_local_keys_are_not_trusted_unless_asked(
+def test_no_setting_makes_the_verifier_trust_a_local_key_file(
     fake_api, tmp_path, key_pair, monkeypatch
 ):
-    monkeypatch.delenv(vs.TEST_KEYS_ENV, raising=False)
+    """The old switch, YOURSTORE_WEBHOOK_TEST_KEYS, is gone: set or not,
+    a key the platform does not publish is refused."""
+    monkeypatch.setenv("YOURSTORE_WEBHOOK_TEST_KEYS", str(tmp_path / "j"))
     fake_api.jwks = key_pair[2]
     local_key, local_id = load_or_create_key_pair(tmp_path)
     headers = sign_delivery(BODY, local_key, local_id, NOW)
 
-    error = _refusal(headers, keys=trusted_keys())
+    error = _refusal(headers, keys=platform_keys())
 
     assert (error.status, error.reason) == (400, "unknown signing key id")
+    assert not hasattr(vs, "TEST_KEYS_ENV")
+    assert not hasattr(vs, "trusted_keys")
+    assert "environ" not in Path(vs.__file__).read_text()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        settings.KEY_ID_HEADER,
+        settings.SIGNATURE_HEADER,
+        settings.TIMESTAMP_HEADER,
+    ],
+)
+@pytest.mark.parametrize("joined", [False, True])
+def test_a_signature_header_sent_twice_is_a_400(key_pair, name, joined):
+    """Twice as two headers (ASGI), or joined by a comma (WSGI)."""
+    private_key, key_id, jwks = key_pair
+    headers = sign_delivery(BODY, private_key, key_id, NOW)
+    if joined:
+        headers[name] = f"{headers[name]},{headers[name]}"
+        pairs = headers
+    else:
+        pairs = _Pairs([*headers.items(), (name.upper(), headers[name])])
+
+    error = _refusal(pairs, keys=KeySet.from_jwks(jwks))
+
+    assert (error.status, error.reason) == (400, "repeated signature header")
+
+
+class _Pairs(list):
+    """Headers as ASGI servers give them: a repeated one appears twice."""
+
+    def items(self):
+        return list(self)
 
 
 def test_a_signature_error_carries_status_and_reason():

@@ -5,27 +5,22 @@ servers, load.
 receivers. The statuses they must answer are read from the table on
 ``docs/receive.md``, so the page and the code cannot drift apart.
 
-Servers listen on 127.0.0.1 only. A receiver runs either on a thread of the
-test process (:class:`ThreadServer`) or as a child process serving a socket the
-test opened (:class:`ChildReceiver`): because the test holds the listening
-socket, a client connecting while the child is down or restarting waits in the
-backlog instead of failing, and the test never has to wait for a server to come
-up.
+Servers listen on 127.0.0.1 only. A receiver runs on a thread of the test
+process (:class:`ThreadServer`), or under its documented production command
+(``tests/support/production.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
 import random
 import re
 import shutil
-import signal
 import socket
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -40,6 +35,7 @@ from typing import Any
 import requests
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi.testclient import TestClient
 from hypothesis import assume
 from hypothesis import strategies as st
 from werkzeug.serving import make_server
@@ -98,7 +94,7 @@ def stored(path: Path) -> list[dict[str, Any]]:
     with closing(sqlite3.connect(path)) as db:
         return [
             json.loads(body)
-            for (body,) in db.execute("SELECT body FROM inbox")
+            for (body,) in db.execute("SELECT body FROM deliveries")
         ]
 
 
@@ -145,13 +141,17 @@ def delivery_body(n: int) -> bytes:
 
 # ---------------------------------------------------------------- bad
 # deliveries
+Headers = dict[str, str] | list[tuple[str, str]]
+
+
 @dataclass
 class Bad:
     label: str
     case: str  # the row of the page's table that covers it
     build: Callable[
-        [Signer], tuple[str, dict[str, str], bytes]
+        [Signer], tuple[str, Headers, Any]
     ]  # method, headers, body
+    path: str = "/webhooks"
 
 
 GOOD = json.dumps(sample_delivery("batch")).encode()
@@ -206,6 +206,44 @@ def _track_without(field_name: str) -> bytes:
 
 def _now() -> int:
     return int(time.time())
+
+
+def _twice(name: str) -> Callable[[Signer], tuple]:
+    """The genuine headers, with ``name`` sent twice (the same value)."""
+
+    def build(s: Signer) -> tuple:
+        headers = list(s.headers(GOOD).items())
+        return "POST", [*headers, (name, dict(headers)[name])], GOOD
+
+    return build
+
+
+def _with_extra(value: bytes, where: str) -> bytes:
+    """The sample tracking update with ``value`` (raw JSON) added."""
+    text = json.dumps(sample_delivery("track"))
+    if where == "data":
+        return text.replace(
+            '"data": {', '"data": {"x": ' + value.decode() + ", "
+        ).encode()
+    return b'{"x": ' + value + b", " + text[1:].encode()
+
+
+def _genuine(method: str) -> Callable[[Signer], tuple]:
+    return lambda s: (method, s.headers(GOOD), GOOD)
+
+
+# Python's own HTTP servers (the tests' threads) read "//webhooks" as
+# "/webhooks"; the production suite sends it to the production servers.
+WRONG_PATHS = (
+    "/webhooks/",
+    "/webhooks//",
+    "/webhooks/x",
+    "/Webhooks",
+    "/",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+)
 
 
 BAD_DELIVERIES: list[Bad] = [
@@ -332,6 +370,33 @@ BAD_DELIVERIES: list[Bad] = [
     ),
     Bad("a GET", "Wrong method", lambda s: ("GET", s.headers(b""), b"")),
     Bad("a PUT", "Wrong method", lambda s: ("PUT", s.headers(GOOD), GOOD)),
+    *(
+        Bad(f"a genuine {method}", "Wrong method", _genuine(method))
+        for method in ("OPTIONS", "HEAD", "DELETE", "PATCH")
+    ),
+    *(
+        Bad(f"a genuine POST to {path}", "Wrong path", _genuine("POST"), path)
+        for path in WRONG_PATHS
+    ),
+    Bad("the key id header twice", "Repeated", _twice(KEY_ID_HEADER)),
+    Bad("the signature header twice", "Repeated", _twice(SIGNATURE_HEADER)),
+    Bad("the timestamp header twice", "Repeated", _twice(TIMESTAMP_HEADER)),
+    *(
+        Bad(
+            f"signed, with {raw.decode()[:12]} in {where}",
+            "Unstorable",
+            _signed(_with_extra(raw, where)),
+        )
+        for raw in (
+            b"NaN",
+            b"-Infinity",
+            b"1e999",
+            b'"\\ud800"',
+            b'{"\\udfff": 1}',
+            b"[" * 40 + b"]" * 40,
+        )
+        for where in ("data", "the top level")
+    ),
 ]
 
 
@@ -379,65 +444,92 @@ class ThreadServer:
         self.sock.close()
 
 
-CHILD = """
-import socket, sys
-from tests.support.paths import ROOT
-sock = socket.socket(fileno=int(sys.argv[2]))
-if sys.argv[1] == "flask":
-    from werkzeug.serving import make_server
-    from snippets.receive_flask import app
-    make_server("127.0.0.1", 0, app, threaded=True,
-    fd=sock.fileno()).serve_forever()
-else:
-    import uvicorn
-    from snippets.receive_fastapi import app
-    uvicorn.Server(uvicorn.Config(app,
-    log_level="warning")).run(sockets=[sock])
-"""
-
-
-class ChildReceiver:
-    """A receiver in a child process, serving a socket the test holds open."""
-
-    def __init__(self, kind: str, env: dict[str, str]) -> None:
-        self.kind = kind
-        self.env = {**os.environ, **env}
-        self.sock = listening_socket()
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/webhooks"
-        self.process: subprocess.Popen | None = None
-        self.starts = 0
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop)
-
-    def start(self) -> None:
-        fd = self.sock.fileno()
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", CHILD, self.kind, str(fd)],
-            cwd=ROOT,
-            env=self.env,
-            pass_fds=[fd],
-            stdout=subprocess.DEVNULL,
-            stderr=self.log,  # a file: a full pipe would stall the child
+def send(
+    base: str, method: str, path: str, headers: Headers, body: Any
+) -> tuple[int, dict[str, str]]:
+    """One request over a fresh connection, headers exactly as given (a
+    repeated one included); an iterable body goes chunked. Status and
+    headers of the answer."""
+    host, port = base.split("//")[1].split("/")[0].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=15)
+    try:
+        connection.putrequest(
+            method, path, skip_host=False, skip_accept_encoding=True
         )
-        self.starts += 1
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-        assert self.process.returncode == -signal.SIGKILL
-
-    def stop(self) -> str:
-        """Stop the child; return what it wrote to stderr."""
-        assert self.process is not None
-        self.process.terminate()
+        pairs = list(headers.items() if isinstance(headers, dict) else headers)
+        chunked = body is not None and not isinstance(body, bytes)
+        for name, value in pairs:
+            connection.putheader(name, value)
+        if chunked:
+            connection.putheader("Transfer-Encoding", "chunked")
+        elif method not in ("GET", "HEAD") or body:
+            connection.putheader("Content-Length", str(len(body or b"")))
+        connection.endheaders()
+        try:  # the server may answer and close before the body is sent
+            if chunked:
+                for chunk in body:
+                    connection.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                connection.send(b"0\r\n\r\n")
+            elif body:
+                connection.send(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
         try:
-            self.process.wait(timeout=30)
+            response = connection.getresponse()
+        except (ConnectionError, http.client.RemoteDisconnected):
+            return 0, {}  # the server closed the connection: no answer
+        response.read()
+        return response.status, dict(response.getheaders())
+    finally:
+        connection.close()
+
+
+@dataclass
+class Receiver:
+    """One of the two receivers: its kind ("flask" or "fastapi") and
+    module."""
+
+    kind: str
+    module: Any
+
+    @property
+    def keys(self) -> Any:
+        app = self.module.app
+        if self.kind == "flask":
+            return app.config["SIGNING_KEYS"]
+        return app.state.signing_keys
+
+    @keys.setter
+    def keys(self, keys: Any) -> None:
+        app = self.module.app
+        if self.kind == "flask":
+            app.config["SIGNING_KEYS"] = keys
+        else:
+            app.state.signing_keys = keys
+
+    @contextmanager
+    def trusting(self, keys: Any) -> Iterator[None]:
+        """The app verifies with ``keys`` while the block runs."""
+        before, self.keys = self.keys, keys
+        try:
+            yield
         finally:
-            self.sock.close()
-        self.log.seek(0)
-        errors = self.log.read().decode(errors="replace")
-        self.log.close()
-        return errors
+            self.keys = before
+
+    def poster(self) -> Callable[[dict[str, str], bytes], int]:
+        """POST to the app through its framework's test client (no
+        socket)."""
+        if self.kind == "flask":
+            client = self.module.app.test_client()
+            return lambda headers, body: (
+                client.post(
+                    "/webhooks", data=body, headers=headers
+                ).status_code
+            )
+        asgi = TestClient(self.module.app)
+        return lambda headers, body: (
+            asgi.post("/webhooks", content=body, headers=headers).status_code
+        )
 
 
 @contextmanager
@@ -618,18 +710,35 @@ MODES = (
 _printable = st.text(
     alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40
 )
+# Any text, lone surrogates included (json.dumps writes them as \udXXX
+# escapes, which Python's parser accepts and UTF-8 cannot store).
+_any_text = st.text(
+    alphabet=st.characters() | st.characters(categories=["Cs"]), max_size=12
+)
+_text = _printable | _any_text
 _json = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()
-    | st.floats(allow_nan=False)
-    | _printable,
+    | st.floats()  # NaN, Infinity and -Infinity among them
+    | _text,
     lambda inner: (
-        st.lists(inner, max_size=4)
-        | st.dictionaries(_printable, inner, max_size=4)
+        st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4)
     ),
     max_leaves=12,
 )
+
+
+@st.composite
+def _deeply_nested(draw: st.DrawFn) -> Any:
+    """A value in 20 to 200 levels of arrays and objects."""
+    value: Any = draw(st.none() | st.integers() | _text)
+    for _ in range(draw(st.integers(20, 200))):
+        value = [value] if draw(st.booleans()) else {draw(_text): value}
+    return value
+
+
+_values = _json | _deeply_nested()
 
 
 @st.composite
@@ -642,11 +751,11 @@ def _mutated_delivery(draw: st.DrawFn) -> bytes:
         if "data" in delivery and draw(st.booleans())
         else delivery
     )
-    key = draw(st.sampled_from([*target, "extra"]))
+    key = draw(st.sampled_from([*target, "extra"]) | _text)
     if draw(st.booleans()):
         target.pop(key, None)
     else:
-        target[key] = draw(_json)
+        target[key] = draw(_values)
     return json.dumps(delivery).encode()
 
 
@@ -655,7 +764,7 @@ BODIES = st.one_of(
         [json.dumps(sample_delivery(e.value)).encode() for e in catalog.EVENTS]
     ),
     _mutated_delivery(),
-    _json.map(lambda value: json.dumps(value).encode()),
+    _values.map(lambda value: json.dumps(value).encode()),
     st.binary(max_size=300),
 )
 CONTENT_TYPES = st.one_of(
@@ -716,7 +825,7 @@ def check_property(
     stored."""
     if mode == "valid":
         with suppress(ValueError, RecursionError):
-            signed.add(json.dumps(json.loads(body), sort_keys=True))
+            signed.add(json.dumps(inbox.parse_delivery(body), sort_keys=True))
     status = post(headers, body)
     assert status < 500, (status, mode, headers, body[:100])
     if status < 300:
@@ -731,8 +840,9 @@ def check_property(
     )
     if mode == "valid" and json_type:
         try:
-            parsed = json.loads(body)
+            parsed = inbox.parse_delivery(body)
         except ValueError:
+            assert status == 400, (status, body[:100])
             return
         if not schemas.problems("delivery", parsed):
             assert status == 204, (
