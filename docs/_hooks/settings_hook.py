@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from snippets import settings
+from snippets import catalog, inbox, send_test_event, settings
+from snippets.receive_flask import MAX_BODY
+from snippets.verify_signatures import MAX_SKEW
 
 VALUES = {
     "product": settings.PRODUCT_NAME,
@@ -24,6 +26,37 @@ VALUES = {
     "key_id_header": settings.KEY_ID_HEADER,
     "signature_header": settings.SIGNATURE_HEADER,
     "timestamp_header": settings.TIMESTAMP_HEADER,
+}
+
+
+def _rule(name: str) -> str:
+    value = catalog.delivery_rule(name).value
+    return "not published" if value is None else str(value)
+
+
+def _sender_waits() -> str:
+    waits = [
+        f"{send_test_event.FIRST_WAIT * 2**n:g}"
+        for n in range(send_test_event.ATTEMPTS - 1)
+    ]
+    return ", ".join(waits[:-1]) + " and " + waits[-1]
+
+
+# Receivers, the inbox and the delivery rules (numbers quoted in prose).
+VALUES |= {
+    "max_body": f"{MAX_BODY // 1024**2} MiB",
+    "max_skew_minutes": str(MAX_SKEW // 60),
+    "max_nesting": str(inbox.MAX_NESTING),
+    "inbox_lease_minutes": f"{inbox.LEASE / 60:g}",
+    "inbox_max_attempts": str(inbox.MAX_ATTEMPTS),
+    "inbox_keep_days": f"{inbox.KEEP_DONE_DAYS:g}",
+    "delivery_answer_timeout": _rule("answer_timeout"),
+    "delivery_attempts": _rule("attempts"),
+    "delivery_retry_hours": _rule("retry_interval"),
+    "delivery_gives_up_hours": _rule("gives_up_after"),
+    "delivery_rules_source": catalog.delivery_rule("attempts").source,
+    "sender_attempts": str(send_test_event.ATTEMPTS),
+    "sender_waits": _sender_waits(),
 }
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 

@@ -30,7 +30,15 @@ def test_a_body_without_a_length_is_still_cut_off_at_1_mib(
     assert not (tmp_path / "inbox.sqlite3").exists()
 
 
-def test_running_the_module_serves_on_port_8000(monkeypatch, run_main):
+def test_the_app_publishes_no_description_of_itself():
+    client = TestClient(receive_fastapi.app)
+
+    for path in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
+        assert client.get(path).status_code == 404, path
+    assert receive_fastapi.app.openapi_url is None
+
+
+def test_running_the_module_serves_on_port_5000(monkeypatch, run_main):
     calls = []
     monkeypatch.setattr(
         "uvicorn.run", lambda app, **kw: calls.append((app, kw))
@@ -39,4 +47,4 @@ def test_running_the_module_serves_on_port_8000(monkeypatch, run_main):
 
     namespace = run_main("snippets.receive_fastapi")
 
-    assert calls == [(namespace["app"], {"host": "127.0.0.1", "port": 8000})]
+    assert calls == [(namespace["app"], {"host": "127.0.0.1", "port": 5000})]

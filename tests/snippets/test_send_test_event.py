@@ -20,7 +20,6 @@ from snippets.payloads import sample_delivery
 from snippets.send_test_event import load_or_create_key_pair, sign_delivery
 from snippets.verify_signatures import KeySet, verify_delivery
 from tests.support.paths import ROOT
-from tests.support.receivers import CHILD
 from tests.support.servers import LiveServer, SilentServer
 
 BODY = b'{"resource_url":"https://api.yourstore.com/v1/rates/se-1","resource_type":"API_RATE"}'
@@ -368,9 +367,7 @@ def test_the_command_sends_every_event(command, receiver, capsys):
     for headers, body in receiver.received:
         verify_delivery(headers, body, keys)
     out = capsys.readouterr().out
-    assert (
-        f"YOURSTORE_WEBHOOK_TEST_KEYS={command.key_dir / 'jwks.json'}" in out
-    )
+    assert f"trusts the key in {command.key_dir / 'jwks.json'}" in out
     assert "BEGIN" not in out  # the private key is never printed
 
 
@@ -423,43 +420,51 @@ def test_the_command_refuses_an_unknown_event(command, capsys):
 
 @pytest.fixture(params=["flask", "fastapi"])
 def documented_receiver(request, tmp_path):
-    """A receiver started as the page says, in its own process, on 127.0.0.1.
-
-    The test opens the listening socket and hands it over, so the sender's
-    first connection waits in the backlog while the child starts: nothing has
-    to sleep.
-    """
+    """A receiver started as the page says (``python -m
+    snippets.receive_locally``), in its own process, on 127.0.0.1."""
     env = {
         **os.environ,
-        "YOURSTORE_WEBHOOK_TEST_KEYS": ".local/webhook-keys/jwks.json",
         "YOURSTORE_INBOX_PATH": "local-inbox.sqlite3",
         "PYTHONPATH": str(ROOT),
     }
     env.pop(sender.KEY_DIR_ENV, None)
-    with socket.create_server(("127.0.0.1", 0), backlog=64) as listener:
-        child = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                CHILD,
-                request.param,
-                str(listener.fileno()),
-            ],
-            cwd=tmp_path,
-            env=env,
-            pass_fds=[listener.fileno()],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "snippets.receive_locally",
+            request.param,
+            "--port",
+            str(port),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # up when it accepts a connection
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                assert child.poll() is None, child.communicate()[1]
+                assert time.monotonic() < deadline, (
+                    "the receiver never came up"
+                )
+                time.sleep(0.05)
+        yield SimpleNamespace(
+            url=f"http://127.0.0.1:{port}/webhooks", cwd=tmp_path, env=env
         )
-        try:
-            port = listener.getsockname()[1]
-            yield SimpleNamespace(
-                url=f"http://127.0.0.1:{port}/webhooks", cwd=tmp_path, env=env
-            )
-        finally:
-            child.terminate()
-            _, errors = child.communicate(timeout=30)
+    finally:
+        child.terminate()
+        _, errors = child.communicate(timeout=30)
     assert b"Traceback" not in errors, errors.decode()
+    assert b"trusting the local sender's keys" in errors
 
 
 def _run(receiver, *args: str) -> subprocess.CompletedProcess:
@@ -495,9 +500,7 @@ def test_the_pages_loop_sends_stores_and_processes_every_event(
 
     assert sent.returncode == 0, sent.stderr
     lines = sent.stdout.splitlines()
-    assert (
-        "YOURSTORE_WEBHOOK_TEST_KEYS=.local/webhook-keys/jwks.json" in lines[0]
-    )
+    assert "trusts the key in .local/webhook-keys/jwks.json" in lines[0]
     assert [line.split(":")[0] for line in lines[1:]] == [
         e.value for e in catalog.EVENTS
     ]

@@ -571,6 +571,7 @@ def test_the_pages_table_of_answers_is_what_the_code_answers(
     fake_api.fail_next(503)
     cases = [
         ({}, BODY, keys),
+        ({**signed, settings.KEY_ID_HEADER: "a,b"}, BODY, keys),
         ({**signed, settings.TIMESTAMP_HEADER: "soon"}, BODY, keys),
         (sign_delivery(BODY, private_key, key_id, NOW - 301), BODY, keys),
         ({**signed, settings.SIGNATURE_HEADER: "!"}, BODY, keys),

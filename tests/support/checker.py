@@ -90,7 +90,7 @@ SHELL_PROGRAMS = {
 }
 
 
-SHELL_PROGRAMS |= {"pip", "export"}
+SHELL_PROGRAMS |= {"pip", "export", "gunicorn"}
 
 
 def claim_command(block: Block, command: Command) -> str | None:
@@ -127,6 +127,8 @@ def claim(block: Block) -> str | None:
         if block.source and blocks.section_refs(block.source.body):
             return "python from snippet sections"
         return None
+    if block.lang == "nginx":  # proven by nginx -t (test_receive_production)
+        return "nginx config" if block.source else None
     if block.lang == "json":
         return (
             "json"
@@ -566,6 +568,18 @@ def command_problems(command: Command) -> list[str]:
             problems
             + ([problem] if problem else [])
             + (option_problems(options, "uvicorn") if options else [])
+        )
+    if program == "gunicorn":
+        targets = [
+            a for a in args if re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", a)
+        ]
+        if len(targets) != 1:
+            return [*problems, "gunicorn needs exactly one module:app"]
+        problem = import_target(targets[0], "app")
+        return (
+            problems
+            + ([problem] if problem else [])
+            + (option_problems(options, "gunicorn") if options else [])
         )
     if program == "mkdocs":
         sub = args[0] if args else ""
