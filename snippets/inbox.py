@@ -18,7 +18,6 @@ snippets.inbox requeue`` gives the parked ones another round.
 """
 
 # --8<-- [start:imports]
-import json
 import logging
 import os
 import threading
@@ -28,8 +27,8 @@ from typing import Any
 
 # --8<-- [start:inbox-imports]
 import hashlib
+import json
 import math
-import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -105,7 +104,6 @@ DELIVERY_SCHEMA: dict[str, Any] = {
     },
 }
 _deliveries = Draft202012Validator(DELIVERY_SCHEMA)
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _finite(text: str) -> float:
@@ -142,8 +140,11 @@ def parse_delivery(body: bytes) -> Any:
             stack.extend((inner, depth + 1) for inner in item.values())
         elif isinstance(item, list):
             stack.extend((inner, depth + 1) for inner in item)
-        elif isinstance(item, str) and _LONE_SURROGATE.search(item):
-            raise ValueError("a string holds a lone surrogate")
+        elif isinstance(item, str):
+            try:
+                item.encode()  # UTF-8 cannot encode a lone surrogate
+            except UnicodeEncodeError:
+                raise ValueError("a string holds a lone surrogate") from None
     return value
 
 

@@ -8,8 +8,6 @@ snippets.inbox`` processes them.
 """
 
 # --8<-- [start:imports]
-import logging
-import sqlite3
 from functools import cache
 
 import uvicorn
@@ -18,7 +16,9 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 # --8<-- [end:imports]
+import logging
 import os
+import sqlite3
 
 from snippets.inbox import INBOX_PATH, Inbox, is_delivery, parse_delivery
 from snippets.verify_signatures import (

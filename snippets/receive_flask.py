@@ -8,15 +8,15 @@ snippets.inbox`` processes them.
 """
 
 # --8<-- [start:imports]
-import logging
-import sqlite3
 from functools import cache
 
 from flask import Flask, request
 from werkzeug.exceptions import ClientDisconnected
 
 # --8<-- [end:imports]
+import logging
 import os
+import sqlite3
 
 from snippets.inbox import INBOX_PATH, Inbox, is_delivery, parse_delivery
 from snippets.verify_signatures import (

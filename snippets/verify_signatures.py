@@ -13,6 +13,7 @@ Check the published test vector: ``python -m snippets.verify_signatures``
 import base64
 import binascii
 import logging
+import os  # noqa: F401 (the settings blocks shown after these read it)
 import re
 import threading
 import time

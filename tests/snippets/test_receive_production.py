@@ -64,7 +64,7 @@ def stack(
     path = directory / "inbox.sqlite3"
     app = production.ProductionServer(receiver.kind, path, key_server)
     app.start()
-    app.workers()  # up
+    app.ready()
     nginx = None
     if production.nginx_available():
         nginx_dir = directory / "nginx"

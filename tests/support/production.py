@@ -130,6 +130,24 @@ class ProductionServer:
             assert time.monotonic() < deadline, "no workers came up"
             time.sleep(0.05)
 
+    def ready(self, timeout: float = 120) -> None:
+        """Wait until the server answers (imports are slow on a busy
+        machine)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with socket.create_connection(
+                    ("127.0.0.1", self.port), timeout=5
+                ) as sock:
+                    sock.settimeout(10)
+                    sock.sendall(b"GET /webhooks HTTP/1.1\r\nHost: x\r\n\r\n")
+                    if sock.recv(12).startswith(b"HTTP/1.1 405"):
+                        return
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, self.output()
+            time.sleep(0.1)
+
     def kill_worker(self) -> int:
         pid = self.workers()[0]
         os.kill(pid, signal.SIGKILL)
