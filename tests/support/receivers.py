@@ -381,7 +381,6 @@ class ThreadServer:
 
 CHILD = """
 import socket, sys
-from tests.support.paths import ROOT
 sock = socket.socket(fileno=int(sys.argv[2]))
 if sys.argv[1] == "flask":
     from werkzeug.serving import make_server
