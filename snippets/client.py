@@ -55,18 +55,32 @@ RETRIES = 5  # then a call fails for good: 6 attempts in all
 BACKOFF = 0.5  # the first retry goes at once, then waits 1, 2, 4, 8 s
 
 
+class ApiRetry(Retry):
+    """urllib3's Retry, plus one rule: a 429 is sent again whatever its
+    method, because the API turned the request away before doing anything.
+    (urllib3 decides by method alone; this is the one case it cannot say.)"""
+
+    def is_retry(
+        self, method: str, status_code: int, has_retry_after: bool = False
+    ) -> bool:
+        if status_code == 429:
+            method = "GET"  # any method: nothing was done
+        return super().is_retry(method, status_code, has_retry_after)
+
+
 def api_session(
     retries: int = RETRIES, retry_post: bool = False
 ) -> requests.Session:
     """A session that sends your API key and retries what is safe to retry.
 
     GET, PUT and DELETE are retried: sent twice, they do what they did once.
-    A POST is retried only if you say so with ``retry_post``, for calls you
-    know cannot act twice (a create of this API answers 409 to a repeat).
+    A POST is retried after a 429 (nothing was done), and otherwise only if
+    you say so with ``retry_post``, for calls you know cannot act twice (a
+    create of this API answers 409 to a repeat).
     """
     safe = Retry.DEFAULT_ALLOWED_METHODS  # GET, PUT, DELETE and the like
     methods = safe | {"POST"} if retry_post else safe
-    retry = Retry(
+    retry = ApiRetry(
         total=retries,
         backoff_factor=BACKOFF,
         status_forcelist=(429, 500, 502, 503, 504),
