@@ -95,7 +95,10 @@ def main() -> None:
     def job() -> object:
         return api_call(session, "GET", "/v1/environment/webhooks")
 
-    outcome = run_api_job(job)
+    try:
+        outcome = run_api_job(job)
+    except ApiError as error:  # a bad key: every job would fail the same way
+        raise SystemExit(f"Stop and fix the key: {error}") from None
     if outcome.done:
         print("Done: nothing more to do.")
     elif outcome.retry_in is not None:

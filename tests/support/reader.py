@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from docs._hooks import programs
@@ -58,3 +62,44 @@ class Reader:
             timeout=timeout,
             check=False,
         )
+
+    @contextmanager
+    def serve(
+        self, *args: str, port: int, env: dict[str, str] | None = None
+    ) -> Iterator[str]:
+        """Start ``args`` (a server the page tells the reader to start on
+        ``port``) in the folder; yield its address once it accepts
+        connections; stop it after."""
+        process = subprocess.Popen(
+            list(args),
+            cwd=self.folder,
+            env=self.env(**(env or {})),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                if process.poll() is not None:
+                    raise AssertionError(
+                        f"{args} exited: {process.stderr.read()}"
+                    )
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def free_port() -> int:
+    """A port nothing listens on now, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
