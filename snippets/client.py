@@ -1,24 +1,28 @@
-"""A requests session for the webhooks API: key from the environment, a timeout
-on every call, retries with backoff, and errors that carry the API's own
-message.
+"""The client session for the webhooks API: your key from the environment, a
+timeout on every call, retries of what is safe to send again, and errors that
+carry the API's own message.
 
-Every example that calls the API embeds the ``imports``, ``settings`` and
-``client`` sections, so any block copied from the site runs on its own.
+Run it to check your key: ``python client.py`` (with YOURSTORE_API_KEY set)
+prints how many webhooks your account has.
 """
 
-# --8<-- [start:imports]
-import os
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-# --8<-- [end:imports]
-from snippets.settings import API_BASE, API_KEY_ENV, TIMEOUT
+from snippets.settings import (
+    API_BASE,
+    API_KEY_ENV,
+    TIMEOUT,
+    MissingSettingError,
+    setting,
+)
 
 
 # --8<-- [start:client]
+# --8<-- [start:error]
 class ApiError(Exception):
     """A call the API refused for good, with the details of its answer."""
 
@@ -29,8 +33,7 @@ class ApiError(Exception):
             request_id = body.get("request_id")
         except (ValueError, KeyError, IndexError, TypeError):
             detail, request_id = {"message": response.text[:200]}, None
-        # Its headers hold Retry-After on a 429 or 503
-        self.response = response
+        self.response = response  # its headers: Retry-After on a 429 or 503
         self.status = response.status_code
         self.error_code = detail.get("error_code", "unknown")
         self.message = detail.get("message") or response.reason or "no message"
@@ -44,39 +47,83 @@ class ApiError(Exception):
         )
 
 
-def api_session(retries: int = 5) -> requests.Session:
-    """A session that sends the API key and retries what is safe to retry."""
-    api_key = os.environ.get(API_KEY_ENV)
-    if not api_key:
-        raise RuntimeError(f"Set {API_KEY_ENV} to your API key.")
-    retry = Retry(
+# --8<-- [end:error]
+
+
+# --8<-- [start:session]
+RETRIES = 5  # then a call fails for good: 6 attempts in all
+BACKOFF = 0.5  # the first retry goes at once, then waits 1, 2, 4, 8 s
+
+
+class ApiRetry(Retry):
+    """urllib3's Retry, plus one rule: a 429 is sent again whatever its
+    method, because the API turned the request away before doing anything.
+    (urllib3 decides by method alone; this is the one case it cannot say.)"""
+
+    def is_retry(
+        self, method: str, status_code: int, has_retry_after: bool = False
+    ) -> bool:
+        if status_code == 429:
+            method = "GET"  # any method: nothing was done
+        return super().is_retry(method, status_code, has_retry_after)
+
+
+def api_session(
+    retries: int = RETRIES, retry_post: bool = False
+) -> requests.Session:
+    """A session that sends your API key and retries what is safe to retry.
+
+    GET, PUT and DELETE are retried: sent twice, they do what they did once.
+    A POST is retried after a 429 (nothing was done), and otherwise only if
+    you say so with ``retry_post``, for calls you know cannot act twice (a
+    create of this API answers 409 to a repeat).
+    """
+    safe = Retry.DEFAULT_ALLOWED_METHODS  # GET, PUT, DELETE and the like
+    methods = safe | {"POST"} if retry_post else safe
+    retry = ApiRetry(
         total=retries,
-        backoff_factor=0.5,  # retries at once, then waits 1 s, 2 s, 4 s, 8 s
+        backoff_factor=BACKOFF,
         status_forcelist=(429, 500, 502, 503, 504),
-        # POST too: a repeated create answers 409, not a copy
-        allowed_methods=None,
-        # A 429's Retry-After wins over the backoff.
-        respect_retry_after_header=True,
-        # hand the last answer back so ApiError can read it
-        raise_on_status=False,
+        allowed_methods=methods,
+        respect_retry_after_header=True,  # a Retry-After wins over backoff
+        raise_on_status=False,  # hand back the last answer for ApiError
     )
     session = requests.Session()
-    session.headers["API-Key"] = api_key
+    session.headers["API-Key"] = setting(API_KEY_ENV, "your API key")
     session.mount("https://", HTTPAdapter(max_retries=retry))
     session.mount("http://", HTTPAdapter(max_retries=retry))
     return session
 
 
+# --8<-- [end:session]
+
+
+# --8<-- [start:call]
 def api_call(
     session: requests.Session, method: str, path: str, **kwargs: Any
 ) -> Any:
     """Call the API: the JSON answer (None if empty), or raise ApiError."""
-    response = session.request(
-        method, API_BASE + path, timeout=TIMEOUT, **kwargs
-    )
+    url = API_BASE + path
+    response = session.request(method, url, timeout=TIMEOUT, **kwargs)
     if not response.ok:
         raise ApiError(response)
     return response.json() if response.content else None
 
 
+# --8<-- [end:call]
 # --8<-- [end:client]
+
+
+# --8<-- [start:main]
+def main() -> None:
+    """Check the key: count the account's webhooks."""
+    try:
+        webhooks = api_call(api_session(), "GET", "/v1/environment/webhooks")
+    except (MissingSettingError, ApiError) as error:
+        raise SystemExit(f"The key does not work: {error}") from None
+    print(f"Your key works: the account has {len(webhooks)} webhook(s).")
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:main]

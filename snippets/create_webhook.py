@@ -1,15 +1,17 @@
-"""Create a webhook: subscribe a URL to one event.
+"""Create a webhook: send one event's deliveries to your endpoint.
 
-Run it: ``WEBHOOK_URL=https://example.com/webhooks python -m
-snippets.create_webhook``
+Run it with YOURSTORE_API_KEY and WEBHOOK_URL set: ``python create_webhook.py``
+subscribes WEBHOOK_URL to the ``batch`` event; ``python create_webhook.py
+track`` to another. Run it again and it changes nothing.
 """
 
-import os
+import sys
 from typing import Any
 
 import requests
 
 from snippets.client import ApiError, api_call, api_session
+from snippets.settings import MissingSettingError, setting
 
 
 # --8<-- [start:create]
@@ -34,7 +36,7 @@ def ensure_webhook(
     except ApiError as error:
         if error.error_code != "webhook_event_type_conflict":
             raise
-    # The event already has a webhook (409): find it and point it at ``url``.
+    # The event has a webhook already (409): point it at ``url``.
     webhooks = api_call(session, "GET", "/v1/environment/webhooks")
     existing = next((w for w in webhooks if w["event"] == event), None)
     if existing is None:  # deleted since the 409: create it after all
@@ -48,13 +50,21 @@ def ensure_webhook(
 
 # --8<-- [end:ensure]
 
-# --8<-- [start:usage]
-if __name__ == "__main__":
+
+# --8<-- [start:main]
+def main() -> None:
+    """Subscribe WEBHOOK_URL to the event named on the command line."""
+    event = sys.argv[1] if len(sys.argv) > 1 else "batch"
     try:
-        webhook = create_webhook(
-            api_session(), os.environ["WEBHOOK_URL"], "batch"
-        )
-    except ApiError as error:
-        raise SystemExit(f"Could not create the webhook: {error}") from None
-    print(f"Created webhook {webhook['webhook_id']} for {webhook['event']}")
-# --8<-- [end:usage]
+        url = setting("WEBHOOK_URL", "your endpoint's https:// URL")
+        # A create is safe to send again: a repeat answers 409, not a copy.
+        session = api_session(retry_post=True)
+        webhook = ensure_webhook(session, url, event)
+    except (MissingSettingError, ApiError) as error:
+        raise SystemExit(f"No webhook for {event}: {error}") from None
+    print(f"Webhook {webhook['webhook_id']} sends {event} deliveries to {url}")
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:main]

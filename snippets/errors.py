@@ -3,20 +3,22 @@ stop.
 
 The client session has already retried what is worth retrying by the time an
 ``ApiError`` reaches this code. A job runner (a queue worker, a cron job, a
-deploy step) still has to choose between running the job again later and giving
-up on it.
+deploy step) still has to choose between running the job again later and
+giving up on it.
+
+Run it with YOURSTORE_API_KEY set: ``python errors.py`` runs one job (it lists
+your webhooks) and prints what a job runner should do next.
 """
 
-# --8<-- [start:imports]
 import email.utils
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# --8<-- [end:imports]
 import requests
 
-from snippets.client import ApiError
+from snippets.client import ApiError, api_call, api_session
+from snippets.settings import MissingSettingError
 
 
 # --8<-- [start:retry_after]
@@ -51,6 +53,10 @@ class Outcome:
     reason: str = ""  # for the log: the API's own words, never the key
 
 
+# --8<-- [end:outcome]
+
+
+# --8<-- [start:run]
 def run_api_job(job: Callable[[], object]) -> Outcome:
     """Run a job that calls the API; say whether, and when, to rerun it."""
     try:
@@ -75,4 +81,32 @@ def run_api_job(job: Callable[[], object]) -> Outcome:
     return Outcome(True)
 
 
-# --8<-- [end:outcome]
+# --8<-- [end:run]
+
+
+# --8<-- [start:main]
+def main() -> None:
+    """Run one job that lists the webhooks; print what to do next."""
+    try:
+        session = api_session()
+    except MissingSettingError as error:
+        raise SystemExit(str(error)) from None
+
+    def job() -> object:
+        return api_call(session, "GET", "/v1/environment/webhooks")
+
+    try:
+        outcome = run_api_job(job)
+    except ApiError as error:  # a bad key: every job would fail the same way
+        raise SystemExit(f"Stop and fix the key: {error}") from None
+    if outcome.done:
+        print("Done: nothing more to do.")
+    elif outcome.retry_in is not None:
+        print(f"Run it again in {outcome.retry_in:g} s: {outcome.reason}")
+    else:
+        print(f"Do not run it again: {outcome.reason}")
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:main]

@@ -1,22 +1,20 @@
-"""List, inspect, change and delete webhooks.
+"""List, inspect, change and delete your webhooks from the command line.
 
-Run it::
+With YOURSTORE_API_KEY set::
 
-    python -m snippets.manage_webhooks list
-    python -m snippets.manage_webhooks get WEBHOOK_ID
-    python -m snippets.manage_webhooks move WEBHOOK_ID NEW_URL
-    python -m snippets.manage_webhooks delete WEBHOOK_ID
+    python manage_webhooks.py list
+    python manage_webhooks.py get WEBHOOK_ID
+    python manage_webhooks.py move WEBHOOK_ID NEW_URL
+    python manage_webhooks.py delete WEBHOOK_ID
 """
 
-# --8<-- [start:imports]
 import sys
-
-# --8<-- [end:imports]
 from typing import Any
 
 import requests
 
 from snippets.client import ApiError, api_call, api_session
+from snippets.settings import MissingSettingError
 
 
 # --8<-- [start:list]
@@ -78,9 +76,14 @@ def delete_webhook(session: requests.Session, webhook_id: str) -> bool:
 # --8<-- [end:delete]
 
 
-# --8<-- [start:usage]
-def main(argv: list[str]) -> str:
-    """Run one command line (``list``, ``get``, ``move`` or ``delete``)."""
+# --8<-- [start:main]
+USAGE = (
+    "usage: list | get WEBHOOK_ID | move WEBHOOK_ID URL | delete WEBHOOK_ID"
+)
+
+
+def run(argv: list[str]) -> str:
+    """Run one command line; what to print."""
     match argv:
         case ["list"]:
             hooks = list_webhooks(api_session())
@@ -99,12 +102,16 @@ def main(argv: list[str]) -> str:
             return (
                 f"Deleted webhook {webhook_id}" if gone else "Already deleted"
             )
-    raise SystemExit("usage: list | get ID | move ID URL | delete ID")
+    raise SystemExit(USAGE)
+
+
+def main() -> None:
+    try:
+        print(run(sys.argv[1:]))
+    except (MissingSettingError, ApiError) as error:
+        raise SystemExit(f"The API refused: {error}") from None
 
 
 if __name__ == "__main__":
-    try:
-        print(main(sys.argv[1:]))
-    except ApiError as error:
-        raise SystemExit(f"The API refused: {error}") from None
-# --8<-- [end:usage]
+    main()
+# --8<-- [end:main]

@@ -1,38 +1,36 @@
 """Move an endpoint to a new URL without missing a delivery.
 
-On the old server, while the switch happens, run the relay::
+On the old server, while the switch happens, run the relay (it listens where
+the old endpoint did; port 5000 here)::
 
-    NEW_ENDPOINT_URL=https://new.example.com/webhooks \
-        flask --app snippets.move_endpoint:relay run --port 8080
+    export NEW_ENDPOINT_URL=https://new.example.com/webhooks
+    flask --app move_endpoint:relay run --port 5000
 
-Then, with the new endpoint up, point every webhook at it::
+Then, with the new endpoint up and YOURSTORE_API_KEY set, point every webhook
+at it::
 
-    python -m snippets.move_endpoint https://old.example.com/webhooks \
+    python move_endpoint.py https://old.example.com/webhooks \\
         https://new.example.com/webhooks
 """
 
-# --8<-- [start:imports]
-import sys
-
-# --8<-- [end:imports]
-# --8<-- [start:relay_imports]
 import os
+import sys
 
 import requests
 from flask import Flask, request
 
-# --8<-- [end:relay_imports]
 from snippets.client import ApiError, api_call, api_session
+from snippets.settings import MissingSettingError
 
 
 # --8<-- [start:move]
 def move_endpoint(
     session: requests.Session, old_url: str, new_url: str
 ) -> list[str]:
-    """Point every webhook that sends to ``old_url`` at ``new_url``; return
-    their ids.
+    """Point every webhook that sends to ``old_url`` at ``new_url``.
 
-    Run it once the new endpoint answers. Running it again moves nothing.
+    Returns the ids it moved. Run it once the new endpoint answers; running
+    it again moves nothing.
     """
     if old_url == new_url:
         raise ValueError("the old and the new URL are the same")
@@ -40,9 +38,8 @@ def move_endpoint(
     for webhook in api_call(session, "GET", "/v1/environment/webhooks"):
         if webhook["url"] == old_url:
             path = f"/v1/environment/webhooks/{webhook['webhook_id']}"
-            api_call(
-                session, "PUT", path, json={"url": new_url}
-            )  # keeps headers
+            # A PUT without headers or name keeps them as they are.
+            api_call(session, "PUT", path, json={"url": new_url})
             moved.append(webhook["webhook_id"])
     # Read the list back: the switch is done only when the API says so.
     after = api_call(session, "GET", "/v1/environment/webhooks")
@@ -64,14 +61,13 @@ HOP_BY_HOP |= {"trailer", "transfer-encoding", "upgrade", "proxy-connection"}
 
 relay = Flask(__name__)
 relay.config["NEW_ENDPOINT_URL"] = os.environ.get("NEW_ENDPOINT_URL")
-relay.config["MAX_CONTENT_LENGTH"] = (
-    1024 * 1024
-)  # as the receiver: larger is a 413
+# As the receivers do, refuse a body over 1 MiB with a 413.
+relay.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
 
 
 @relay.post("/webhooks")
 def forward() -> tuple[str, int]:
-    """Pass a delivery to the new endpoint unchanged; acknowledge only if it
+    """Pass a delivery on unchanged; acknowledge it only if the new endpoint
     did.
 
     The body and the signature headers go through byte for byte, so the new
@@ -100,18 +96,21 @@ def forward() -> tuple[str, int]:
 
 # --8<-- [end:relay]
 
-# --8<-- [start:usage]
-if __name__ == "__main__":
+
+# --8<-- [start:main]
+def main() -> None:
+    """Move every webhook from the first URL to the second."""
     if len(sys.argv) != 3:
-        raise SystemExit(
-            "usage: python -m snippets.move_endpoint OLD_URL NEW_URL"
-        )
+        raise SystemExit("usage: python move_endpoint.py OLD_URL NEW_URL")
+    old_url, new_url = sys.argv[1:]
     try:
-        moved = move_endpoint(api_session(), sys.argv[1], sys.argv[2])
-    except ApiError as error:
-        raise SystemExit(f"The API refused: {error}") from None
-    print(
-        f"Moved {len(moved)} webhook(s) to {sys.argv[2]}: "
-        f"{', '.join(moved) or '-'}"
-    )
-# --8<-- [end:usage]
+        moved = move_endpoint(api_session(), old_url, new_url)
+    except (MissingSettingError, ApiError, ValueError, RuntimeError) as error:
+        raise SystemExit(f"Nothing moved: {error}") from None
+    ids = ", ".join(moved) or "-"
+    print(f"Moved {len(moved)} webhook(s) to {new_url}: {ids}")
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:main]

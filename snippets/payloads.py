@@ -1,28 +1,24 @@
-"""Example deliveries for every event: the single source of the site's sample
-payloads.
+"""Fetch what a delivery points at: a thin delivery names the resource that
+changed (``resource_url``); this program reads it with your API key.
 
-The Payloads page shows them, the local sender (``snippets.send_test_event``)
-sends them, and the tests feed them to every receiver. Thin deliveries only
-point at what changed; :func:`fetch_resource` fetches it.
-
-Fetch what a delivery points at: ``python -m snippets.payloads <
-delivery.json``
+Run it with YOURSTORE_API_KEY set, on a delivery you received and verified:
+``python payloads.py < delivery.json`` prints the resource.
 """
 
 import copy
-from typing import Any
-
-# --8<-- [start:imports]
 import json
 import sys
+from typing import Any
 
-# --8<-- [end:imports]
 import requests
 
 from snippets import catalog
-from snippets.client import api_call, api_session
-from snippets.settings import API_BASE
+from snippets.client import ApiError, api_call, api_session
+from snippets.settings import API_BASE, MissingSettingError
 
+# The example delivery of every event: the one source of the site's sample
+# payloads. The Payloads page shows them, the local sender sends them and the
+# tests feed them to both receivers.
 TRACK_DATA: dict[str, Any] = {
     "tracking_number": "9405511899223197428490",
     "status_code": "DE",
@@ -70,9 +66,7 @@ TRACK_DATA: dict[str, Any] = {
 RESOURCE_PATHS = {
     "batch": "/v1/batches/se-28529731",
     "rate": "/v1/rates/se-11464812",
-    "track": (
-        "/v1/tracking?carrier_code=usps&tracking_number=9405511899223197428490"
-    ),
+    "track": "/v1/labels/se-35129542/track",
     "carrier_connected": "/v1/carriers/se-1234567",
     "sales_orders_imported": "/v1/sales_orders?import_id=se-4451",
     "order_source_refresh_complete": "/v1/order_sources/se-33125",
@@ -96,17 +90,24 @@ def sample_delivery(event: str) -> dict[str, Any]:
 def fetch_resource(session: requests.Session, delivery: dict[str, Any]) -> Any:
     """GET what ``delivery`` is about (its ``resource_url``)."""
     url = delivery["resource_url"]
-    if not url.startswith(
-        API_BASE + "/"
-    ):  # never send the key to another host
+    if not url.startswith(API_BASE + "/"):  # the key goes nowhere else
         raise ValueError(f"resource_url is not on {API_BASE}: {url!r}")
     return api_call(session, "GET", url.removeprefix(API_BASE))
 
 
 # --8<-- [end:fetch]
 
-# --8<-- [start:usage]
+
+# --8<-- [start:main]
+def main() -> None:
+    """Fetch the resource of the delivery read from standard input."""
+    try:
+        resource = fetch_resource(api_session(), json.load(sys.stdin))
+    except (MissingSettingError, ApiError, ValueError, KeyError) as error:
+        raise SystemExit(f"Nothing fetched: {error!r}") from None
+    print(json.dumps(resource, indent=2))
+
+
 if __name__ == "__main__":
-    delivery = json.load(sys.stdin)  # a delivery you received and verified
-    print(json.dumps(fetch_resource(api_session(), delivery), indent=2))
-# --8<-- [end:usage]
+    main()
+# --8<-- [end:main]

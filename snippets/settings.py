@@ -1,18 +1,28 @@
 """The one place where the platform's name, API base URL and header names are
-set.
+set, and where the examples read what you put in the environment.
 
-Pages read these values through the docs build hook; every block on the site
-that talks to the API embeds the ``settings`` section below (after its own
-imports, which bring ``os``), so a block copied from the site carries them.
+Pages read these values through the docs build hook; every program you
+download that talks to the API starts with the ``settings`` section.
 """
 
 import os
 
 # --8<-- [start:settings]
 API_BASE = os.environ.get("YOURSTORE_API_BASE", "https://api.yourstore.com")
-# The name of the variable that holds your key
-API_KEY_ENV = "YOURSTORE_API_KEY"
-TIMEOUT = (3.05, 15)  # seconds to connect, seconds to wait for the answer
+API_KEY_ENV = "YOURSTORE_API_KEY"  # the variable that holds your API key
+TIMEOUT = (3.05, 15)  # seconds to connect, then to wait for the answer
+
+
+class MissingSettingError(RuntimeError):
+    """An environment variable the example needs is not set."""
+
+
+def setting(name: str, meaning: str) -> str:
+    """The value of the environment variable ``name``, which must be set."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise MissingSettingError(f"Set {name} to {meaning}.")
+    return value
 
 
 # --8<-- [end:settings]

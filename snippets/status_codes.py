@@ -2,15 +2,16 @@
 
 Each tracking status code gets its own wording; codes that tell the customer
 nothing new (``NY``, ``UN``) produce no message at all.
+
+Run it on a delivery you saved: ``python status_codes.py < delivery.json``.
 """
 
-# --8<-- [start:imports]
+import json
+import sys
 from typing import Any
 
-# --8<-- [end:imports]
 
-
-# --8<-- [start:message]
+# --8<-- [start:messages]
 MESSAGES = {
     "AC": "The carrier has your package {tracking_number}; it is on its way.",
     "IT": "Your package {tracking_number} is in transit{eta}.",
@@ -30,6 +31,10 @@ MESSAGES = {
 }
 
 
+# --8<-- [end:messages]
+
+
+# --8<-- [start:message]
 def customer_message(delivery: dict[str, Any]) -> str | None:
     """The message to send for a ``track`` delivery, or None."""
     if delivery.get("resource_type") != "API_TRACK":
@@ -55,3 +60,18 @@ def customer_message(delivery: dict[str, Any]) -> str | None:
 
 
 # --8<-- [end:message]
+
+
+# --8<-- [start:main]
+def main() -> None:
+    """Print the message for the delivery read from standard input."""
+    try:
+        message = customer_message(json.load(sys.stdin))
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise SystemExit(f"Expected a delivery in JSON: {error!r}") from None
+    print(message or "No message for this delivery.")
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:main]

@@ -1,19 +1,17 @@
 """Test code that manages webhooks without a network, a key or an account.
 
 This is a pytest module. It tests ``ensure_webhook`` from the Create a webhook
-page; point its import at your own code and keep the tests. requests-mock's
-pytest plugin provides the ``requests_mock`` fixture once the package is
-installed.
+page (the program below carries it; put your own code in its place and keep
+the tests). requests-mock's pytest plugin provides the ``requests_mock``
+fixture once the package is installed.
 
-Run it: ``pytest snippets/testing.py``
+Run it: ``pytest testing.py``
 """
 
-# --8<-- [start:imports]
+from typing import Any
+
 import pytest
 from requests_mock import Mocker
-
-# --8<-- [end:imports]
-from typing import Any
 
 from snippets.client import ApiError, api_session
 from snippets.create_webhook import ensure_webhook
@@ -21,6 +19,7 @@ from snippets.settings import API_BASE, API_KEY_ENV
 
 
 # --8<-- [start:tests]
+# --8<-- [start:setup]
 WEBHOOKS = f"{API_BASE}/v1/environment/webhooks"
 MY_URL = "https://example.com/webhooks"
 
@@ -49,6 +48,10 @@ def api(requests_mock: Mocker, monkeypatch: pytest.MonkeyPatch) -> Mocker:
     return requests_mock
 
 
+# --8<-- [end:setup]
+
+
+# --8<-- [start:create]
 def test_creates_the_webhook(api: Mocker) -> None:
     api.post(
         WEBHOOKS, json={"webhook_id": "1", "url": MY_URL, "event": "track"}
@@ -60,11 +63,13 @@ def test_creates_the_webhook(api: Mocker) -> None:
     sent = api.last_request
     assert sent.json() == {"url": MY_URL, "event": "track"}
     assert sent.headers["API-Key"] == "test-key"
-    assert (
-        sent.timeout is not None
-    )  # a call without a timeout can hang forever
+    assert sent.timeout is not None  # without one, a call can hang forever
 
 
+# --8<-- [end:create]
+
+
+# --8<-- [start:conflict]
 def test_moves_the_existing_webhook_after_a_409(api: Mocker) -> None:
     conflict = api_error(
         "webhook_event_type_conflict", "business_rules", "Exists."
@@ -99,6 +104,10 @@ def test_changes_nothing_when_already_set_up(api: Mocker) -> None:
     assert [r.method for r in api.request_history] == ["POST", "GET"]  # no PUT
 
 
+# --8<-- [end:conflict]
+
+
+# --8<-- [start:errors]
 def test_a_bad_key_surfaces_the_api_s_message(api: Mocker) -> None:
     body = api_error("unauthorized", "security", "The API key is not valid.")
     api.post(WEBHOOKS, status_code=401, json=body)
@@ -111,16 +120,18 @@ def test_a_bad_key_surfaces_the_api_s_message(api: Mocker) -> None:
 
 
 def test_retries_do_not_run_under_requests_mock(api: Mocker) -> None:
-    """requests-mock replaces the transport, so the session's Retry never runs:
-    the first 503 is the answer. Test retries against a real local server."""
+    """requests-mock replaces the transport, so the session's Retry never
+    runs: the first 503 is the answer, even for a session that retries
+    POST. Test retries against a real local server."""
     busy = api_error("service_unavailable", "system", "Try again.")
     api.post(WEBHOOKS, [{"status_code": 503, "json": busy}, {"json": {}}])
 
     with pytest.raises(ApiError) as raised:
-        ensure_webhook(api_session(), MY_URL, "track")
+        ensure_webhook(api_session(retry_post=True), MY_URL, "track")
 
     assert raised.value.status == 503
     assert api.call_count == 1
 
 
+# --8<-- [end:errors]
 # --8<-- [end:tests]

@@ -3,25 +3,24 @@
 ``poll_tracking`` is the pull side: it asks the API on a timer until the
 package is delivered and counts how many answers said nothing new. ``app`` is
 the push side: a webhook handler the platform calls once per tracking event.
+
+Poll one package, with YOURSTORE_API_KEY set (it asks every 15 minutes until
+the package is delivered): ``python webhooks_vs_apis.py CARRIER NUMBER``.
+Serve the push side: ``flask --app webhooks_vs_apis run --port 5000``.
 """
 
-from typing import Any
-
-import requests
-
-# --8<-- [start:poll-imports]
+import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-# --8<-- [end:poll-imports]
-# --8<-- [start:push-imports]
-import logging
-
+import requests
 from flask import Flask, request
 
-# --8<-- [end:push-imports]
-from snippets.client import api_call, api_session
+from snippets.client import ApiError, api_call, api_session
+from snippets.settings import MissingSettingError
 
 
 # --8<-- [start:poll]
@@ -58,11 +57,6 @@ def poll_tracking(
 
 # --8<-- [end:poll]
 
-# --8<-- [start:poll-usage]
-if __name__ == "__main__":
-    result = poll_tracking(api_session(), "fedex", "9405511899223197428490")
-    print(f"{result.calls} calls, {result.no_update} of them said 'no update'")
-# --8<-- [end:poll-usage]
 
 # --8<-- [start:push]
 app = Flask(__name__)
@@ -86,3 +80,21 @@ def receive_delivery() -> tuple[str, int]:
 
 
 # --8<-- [end:push]
+
+
+# --8<-- [start:main]
+def main() -> None:
+    """Poll the package named on the command line until it is delivered."""
+    if len(sys.argv) != 3:
+        raise SystemExit("usage: python webhooks_vs_apis.py CARRIER NUMBER")
+    carrier_code, tracking_number = sys.argv[1:]
+    try:
+        result = poll_tracking(api_session(), carrier_code, tracking_number)
+    except (MissingSettingError, ApiError) as error:
+        raise SystemExit(f"Polling stopped: {error}") from None
+    print(f"{result.calls} calls, {result.no_update} said 'no update'")
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:main]

@@ -4,10 +4,8 @@ network."""
 from __future__ import annotations
 
 import ipaddress
-import os
 import runpy
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -21,8 +19,9 @@ import urllib3.util.retry
 import snippets.client
 from snippets import settings
 from tests.support.fake_api import TEST_API_KEY, FakeApi
-from tests.support.paths import ROOT
+from tests.support.reader import Reader
 from tests.support.servers import LiveServer, SilentServer
+from tests.support.site import build_site
 
 _real_connect = socket.socket.connect
 
@@ -74,30 +73,7 @@ def fake_api(api_key: str) -> Iterator[FakeApi]:
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The site, built once per test session with ``mkdocs build --strict``."""
     site_dir = tmp_path_factory.mktemp("site")
-    env = {
-        **os.environ,
-        "DISABLE_MKDOCS_2_WARNING": "true",
-        "NO_MKDOCS_2_WARNING": "1",
-    }
-    env.pop(settings.API_KEY_ENV, None)
-    env.pop("YOURSTORE_API_BASE", None)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mkdocs",
-            "build",
-            "--strict",
-            "-d",
-            str(site_dir),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, f"strict build failed:\n{result.stderr}"
+    build_site(site_dir)
     return site_dir
 
 
@@ -164,3 +140,32 @@ def silent_server() -> Iterator[SilentServer]:
     """A loopback server that accepts connections and never answers."""
     with SilentServer() as server:
         yield server
+
+
+# ------------------------------------------------- the programs readers run
+@pytest.fixture
+def http_api(api_key: str) -> Iterator[FakeApi]:
+    """The fake API over real HTTP on 127.0.0.1, for a program run in a
+    child process (give it ``YOURSTORE_API_BASE=http_api.base_url``)."""
+    fake = FakeApi(api_key=api_key)
+    with LiveServer(fake.wsgi_app) as server:
+        fake.base_url = server.url
+        yield fake
+    assert not fake.unexpected, (
+        f"requests the fake does not serve: {fake.unexpected}"
+    )
+
+
+@pytest.fixture
+def reader(built_site: Path, tmp_path: Path) -> Reader:
+    """An empty folder to put downloads in and run them, as a reader would."""
+    return Reader(built_site, tmp_path / "reader")
+
+
+@pytest.fixture
+def api_env(http_api: FakeApi) -> dict[str, str]:
+    """What a reader sets to point a downloaded program at the fake."""
+    return {
+        "YOURSTORE_API_BASE": http_api.base_url,
+        settings.API_KEY_ENV: http_api.api_key,
+    }

@@ -19,6 +19,7 @@ VALUES = {
     "product": settings.PRODUCT_NAME,
     "product_slug": settings.PRODUCT_SLUG,
     "api_base": settings.API_BASE,
+    "api_host": settings.API_BASE.split("://", 1)[1],
     "api_key_env": settings.API_KEY_ENV,
     "webhooks_path": settings.WEBHOOKS_PATH,
     "tracking_path": settings.TRACKING_PATH,
@@ -79,3 +80,12 @@ def substitute(markdown: str, where: str = "page") -> str:
 
 def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
     return substitute(markdown, page.file.src_uri)
+
+
+def _numbers() -> dict[str, str]:
+    from docs._hooks.numbers import NUMBERS
+
+    return NUMBERS
+
+
+VALUES.update(_numbers())

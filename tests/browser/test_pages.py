@@ -15,21 +15,19 @@ from bs4 import BeautifulSoup
 from mkdocs.config import load_config
 from playwright.sync_api import Browser, Page
 
-from snippets import create_webhook
 from tests.support import browser as browser_support
 from tests.support.browser import (
     PALETTES,
-    ROOT,
     Site,
     Watch,
-    composed_blocks,
     open_context,
     scheme,
     sitemap_paths,
     source_page,
     visit,
 )
-from tests.support.fake_api import FakeApi
+from tests.support.paths import ROOT
+from tests.support.site import BuiltSite, html_path, pages
 
 pytestmark = pytest.mark.browser
 
@@ -298,68 +296,45 @@ def clipboard_reader(browser: Browser) -> Iterator[tuple[Page, Watch]]:
     assert watch.offsite == [], f"requests left 127.0.0.1: {watch.offsite}"
 
 
-def test_copy_buttons_copy_exactly_the_snippet_sections(
+def test_copy_buttons_copy_exactly_what_the_block_shows(
     clipboard_reader: tuple[Page, Watch], site: Site
 ) -> None:
+    """What a reader copies is the code as shown, without the annotation
+    markers, and nothing a shell would choke on (no prompts)."""
     page, watch = clipboard_reader
+    built = BuiltSite(site.root)
     copied_blocks = 0
-    for url in site.pages:
-        source = source_page(site, url)
-        expected = composed_blocks(source.read_text()) if source else []
-        visit(page, url)
-        shown = page.locator(".language-python.highlight").count()
-        assert shown == len(expected), (
-            f"{site.name(url)}: Python not from snippets"
-        )
+    for doc in pages():
+        expected = [b.code for b in built.blocks(doc)]
+        visit(page, site.url(html_path(doc).removesuffix("index.html")))
         for index, want in enumerate(expected):
             copied = _copy(page, index)
-            assert copied.strip("\n") == want, (
-                f"{site.name(url)} block {index + 1}"
+            assert copied.strip("\n") == want.strip("\n"), (
+                f"{doc} block {index + 1}"
             )
             assert not re.search(r"^\s*(>>>|\$ )", copied, re.MULTILINE)
             copied_blocks += 1
-    assert copied_blocks, "no Python block built from snippets found"
+    assert copied_blocks > 50
     assert watch.errors == []
 
 
-def test_a_copied_example_runs_against_the_fake_api(
-    clipboard_reader: tuple[Page, Watch],
-    site: Site,
-    fake_api: FakeApi,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+def test_a_page_offers_its_program_for_download(
+    reader: tuple[Page, Watch], site: Site
 ) -> None:
-    page, _ = clipboard_reader
+    page, _ = reader
     visit(page, site.url("create-webhook/"))
-    create_block = _copy(page, 0)
-    ensure_block = _copy(page, 1)
+    link = page.locator("a[download='create_webhook.py']")
+    shown = page.locator(".admonition.example", has=link).inner_text()
+    served = page.request.get(urljoin(page.url, link.get_attribute("href")))
 
-    # The first block is a script: run it as a reader would, with python -.
-    monkeypatch.setenv("WEBHOOK_URL", "https://example.com/hooks")
-    exec(
-        compile(create_block, "<clipboard>", "exec"), {"__name__": "__main__"}
+    assert served.ok
+    assert served.headers["content-type"].startswith("text/")
+    assert (
+        served.body()
+        == (site.root / "downloads" / "create_webhook.py").read_bytes()
     )
-    webhook_id = capsys.readouterr().out.split()[2]
-    assert fake_api.webhooks[webhook_id]["url"] == "https://example.com/hooks"
-
-    # The second defines ensure_webhook; it moves the existing webhook, then is
-    # a no-op.
-    namespace: dict = {"__name__": "copied"}
-    exec(compile(ensure_block, "<clipboard>", "exec"), namespace)
-    session = namespace["api_session"]()
-    moved = namespace["ensure_webhook"](
-        session, "https://example.com/v2", "batch"
-    )
-    assert moved["webhook_id"] == webhook_id
-    assert fake_api.webhooks[webhook_id]["url"] == "https://example.com/v2"
-    again = namespace["ensure_webhook"](
-        session, "https://example.com/v2", "batch"
-    )
-    assert again == moved
-    assert len(fake_api.webhooks) == 1
-    # The copied code is the module's own code, not a stale copy.
-    assert "def ensure_webhook" in ensure_block
-    assert create_webhook.ensure_webhook.__doc__ in ensure_block
+    assert f"({len(served.body()) / 1024:.1f} KB)" in shown
+    assert 'python -m pip install "requests' in shown
 
 
 # The term a reader types; the page it must find (a path, or a pattern its

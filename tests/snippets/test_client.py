@@ -16,8 +16,8 @@ from snippets import catalog, settings
 from snippets.client import ApiError, api_call, api_session
 from snippets.create_webhook import create_webhook, ensure_webhook
 from tests.support.fake_api import FakeApi
-from tests.support.pages import built_page
 from tests.support.servers import LiveServer
+from tests.support.site import BuiltSite
 
 HOOKS = settings.WEBHOOKS_PATH
 URL = "https://example.com/webhooks"
@@ -65,7 +65,17 @@ def test_the_retry_policy_matches_the_catalog(api_key):
         assert (error.status in retry.status_forcelist) == error.retried, error
     assert retry.total == 5
     assert retry.respect_retry_after_header
-    assert retry.allowed_methods is None  # POST, PUT and DELETE too
+
+
+def test_only_methods_safe_to_repeat_are_retried_unless_post_opts_in(api_key):
+    def methods(session):
+        return session.get_adapter(
+            settings.API_BASE
+        ).max_retries.allowed_methods
+
+    assert {"GET", "PUT", "DELETE"} <= methods(api_session())
+    assert "POST" not in methods(api_session())
+    assert "POST" in methods(api_session(retry_post=True))
 
 
 # ----------------------------------------------------------------- ApiError
@@ -163,10 +173,24 @@ def test_a_500_is_retried_at_once_and_then_with_backoff(live_api, sleeps):
 def test_gateway_errors_are_retried(live_api, sleeps, status):
     live_api.fail_next(status)
 
-    api_call(api_session(), "POST", HOOKS, json={"url": URL, "event": "track"})
-
+    assert api_call(api_session(), "GET", HOOKS) == []
     assert [c.status for c in live_api.calls] == [status, 200]
-    assert len(live_api.webhooks) == 1
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_post_is_sent_again_after_a_5xx_only_when_it_opted_in(
+    live_api, sleeps, status
+):
+    body = {"url": URL, "event": "track"}
+    live_api.fail_next(status, times=2)
+
+    with pytest.raises(ApiError) as raised:
+        api_call(api_session(), "POST", HOOKS, json=body)
+    created = api_call(api_session(retry_post=True), "POST", HOOKS, json=body)
+
+    assert (raised.value.status, raised.value.attempts) == (status, 1)
+    assert [c.status for c in live_api.calls] == [status, status, 200]
+    assert list(live_api.webhooks.values()) == [created]
 
 
 def test_503_until_the_retries_run_out_is_a_clear_error(live_api, sleeps):
@@ -262,27 +286,19 @@ def test_a_timeout_is_retried_then_raised(
     monkeypatch.setattr(snippets.client, "API_BASE", silent_server.url)
 
     with pytest.raises(requests.ConnectionError, match="Read timed out"):
-        api_call(
-            api_session(), "POST", HOOKS, json={"url": URL, "event": "rate"}
-        )
+        api_call(api_session(), "GET", HOOKS)
 
     assert silent_server.connections() == 6
     assert sleeps == BACKOFF
 
 
-# --------------------------------------------------------------------- the
-# page
-def test_the_page_shows_the_session_and_what_it_retries(built_site):
-    soup = built_page(built_site, "client.md")
-    text = soup.get_text()
-
-    assert "--8<--" not in text
-    assert "class ApiError(Exception):" in text
-    assert "def api_session(" in text
+# ------------------------------------------------------------------ the page
+def test_the_page_lists_what_an_api_error_carries(built_site):
+    soup = BuiltSite(built_site).soup("client.md")
     attributes = {
         row.find("td").get_text() for row in soup.select("article tbody tr")
     }
-    error = ApiError.__init__.__code__.co_names
+
     assert attributes == {
         "status",
         "error_code",
@@ -292,17 +308,16 @@ def test_the_page_shows_the_session_and_what_it_retries(built_site):
         "attempts",
         "response",
     }
-    assert attributes <= set(error)
-    assert "6 attempt(s)" in text
+    assert attributes <= set(ApiError.__init__.__code__.co_names)
+    assert "6 attempt(s)" in soup.get_text()
 
 
 def test_a_create_whose_answer_was_lost_is_retried_into_a_409(
     api_key, sleeps, monkeypatch
 ):
-    """The first POST creates the webhook but its answer never arrives; the
-    retry
-    gets a 409. ensure_webhook, unlike create_webhook, takes that as
-    success."""
+    """The first POST creates the webhook but its answer never arrives; a
+    session that may retry POST sends it again and gets a 409.
+    ensure_webhook, unlike create_webhook, takes that as success."""
 
     fake = FakeApi(api_key=api_key)
     release = threading.Event()
@@ -320,11 +335,71 @@ def test_a_create_whose_answer_was_lost_is_retried_into_a_409(
         monkeypatch.setattr(snippets.client, "API_BASE", server.url)
         try:
             with pytest.raises(ApiError) as raised:
-                create_webhook(api_session(), URL, "batch")
-            webhook = ensure_webhook(api_session(), URL, "batch")
+                create_webhook(api_session(retry_post=True), URL, "batch")
+            webhook = ensure_webhook(
+                api_session(retry_post=True), URL, "batch"
+            )
         finally:
             release.set()
 
     assert (raised.value.status, raised.value.attempts) == (409, 2)
     assert list(fake.webhooks.values()) == [webhook]
     assert [c.method for c in fake.calls] == ["POST", "POST", "POST", "GET"]
+
+
+def test_a_post_whose_answer_was_lost_is_not_sent_again_by_default(
+    api_key, sleeps, monkeypatch
+):
+    fake = FakeApi(api_key=api_key)
+    release = threading.Event()
+
+    def answer_never_arrives(environ, start_response):
+        answer = fake.wsgi_app(environ, start_response)
+        release.wait(10)  # longer than the client's read timeout
+        return answer
+
+    monkeypatch.setattr(snippets.client, "TIMEOUT", (1, 0.2))
+    with LiveServer(answer_never_arrives) as server:
+        monkeypatch.setattr(snippets.client, "API_BASE", server.url)
+        try:
+            with pytest.raises(requests.ReadTimeout):
+                create_webhook(api_session(), URL, "batch")
+        finally:
+            release.set()
+
+    assert [c.method for c in fake.calls] == ["POST"]
+    assert sleeps == []
+
+
+# ----------------------------------------------- the download, as a reader
+def test_the_download_checks_the_key(reader, api_env, http_api):
+    reader.download("client.py")
+
+    answer = reader.run("client.py", env=api_env)
+
+    assert answer.returncode == 0, answer.stderr
+    assert answer.stdout == "Your key works: the account has 0 webhook(s).\n"
+    assert [(c.method, c.path) for c in http_api.calls] == [("GET", HOOKS)]
+
+
+def test_the_download_says_which_variable_is_missing(reader):
+    reader.download("client.py")
+
+    answer = reader.run("client.py")
+
+    assert answer.returncode == 1
+    assert answer.stderr == (
+        f"The key does not work: Set {settings.API_KEY_ENV} to your API key.\n"
+    )
+
+
+def test_the_download_says_when_the_key_is_refused(reader, api_env):
+    reader.download("client.py")
+
+    answer = reader.run(
+        "client.py", env={**api_env, settings.API_KEY_ENV: "wrong"}
+    )
+
+    assert answer.returncode == 1
+    assert answer.stderr.startswith("The key does not work: 401 unauthorized")
+    assert "wrong" not in answer.stderr

@@ -1,11 +1,14 @@
 """Tests for snippets/create_webhook.py (page: docs/create-webhook.md)."""
 
+import sys
+
 import pytest
 
 from snippets.client import ApiError, api_session
 from snippets.create_webhook import create_webhook, ensure_webhook
 
 URL = "https://example.com/webhooks"
+NEW_URL = "https://new.example.com/webhooks"
 
 
 def test_create_returns_the_new_webhook(fake_api):
@@ -28,7 +31,7 @@ def test_a_second_webhook_for_the_event_is_a_409_with_the_api_message(
     error = raised.value
     assert error.status == 409
     assert error.error_code == "webhook_event_type_conflict"
-    assert "already exists" in error.message
+    assert error.message == "The 'batch' event already has a webhook."
     assert error.request_id
     assert len(fake_api.webhooks) == 1
 
@@ -112,23 +115,81 @@ def test_ensure_does_not_swallow_other_errors(fake_api):
     assert raised.value.error_code == "invalid_field_value"
 
 
-def test_running_the_module_creates_a_batch_webhook(
+def test_running_the_module_subscribes_webhook_url_to_batch(
     fake_api, monkeypatch, capsys, run_main
 ):
     monkeypatch.setenv("WEBHOOK_URL", URL)
+    monkeypatch.setattr(sys, "argv", ["create_webhook.py"])
 
     run_main("snippets.create_webhook")
 
-    assert capsys.readouterr().out == "Created webhook 5519 for batch\n"
+    assert (
+        capsys.readouterr().out
+        == f"Webhook 5519 sends batch deliveries to {URL}\n"
+    )
 
 
 def test_running_the_module_reports_the_api_error(
     fake_api, monkeypatch, run_main
 ):
     monkeypatch.setenv("WEBHOOK_URL", "not-a-url")
+    monkeypatch.setattr(sys, "argv", ["create_webhook.py", "track"])
 
     with pytest.raises(SystemExit) as exited:
         run_main("snippets.create_webhook")
 
-    assert "invalid_field_value" in str(exited.value.code)
+    assert str(exited.value.code).startswith("No webhook for track: 400")
     assert fake_api.api_key not in str(exited.value.code)
+
+
+# ----------------------------------------------- the download, as a reader
+def test_the_download_creates_the_webhook_then_changes_nothing(
+    reader, api_env, http_api
+):
+    reader.download("create_webhook.py")
+    env = {**api_env, "WEBHOOK_URL": URL}
+
+    first = reader.run("create_webhook.py", env=env)
+    again = reader.run("create_webhook.py", "batch", env=env)
+    other = reader.run("create_webhook.py", "track", env=env)
+
+    assert first.returncode == 0, first.stderr
+    hooks = list(http_api.webhooks.values())
+    assert first.stdout == f"Webhook 5519 sends batch deliveries to {URL}\n"
+    assert again.stdout == first.stdout
+    assert other.stdout == f"Webhook 5520 sends track deliveries to {URL}\n"
+    assert [(h["event"], h["url"]) for h in hooks] == [
+        ("batch", URL),
+        ("track", URL),
+    ]
+    methods = [c.method for c in http_api.calls]
+    assert methods == ["POST", "POST", "GET", "POST"]
+
+
+def test_the_download_moves_the_event_s_webhook_to_a_new_url(
+    reader, api_env, http_api
+):
+    reader.download("create_webhook.py")
+    reader.run("create_webhook.py", env={**api_env, "WEBHOOK_URL": URL})
+
+    moved = reader.run(
+        "create_webhook.py", env={**api_env, "WEBHOOK_URL": NEW_URL}
+    )
+
+    assert (
+        moved.stdout == f"Webhook 5519 sends batch deliveries to {NEW_URL}\n"
+    )
+    assert http_api.webhooks["5519"]["url"] == NEW_URL
+
+
+def test_the_download_explains_a_refusal_in_one_line(reader, api_env):
+    reader.download("create_webhook.py")
+
+    refused = reader.run(
+        "create_webhook.py", "parcel", env={**api_env, "WEBHOOK_URL": URL}
+    )
+
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("No webhook for parcel: 400")
+    assert refused.stderr.count("\n") == 1
+    assert api_env["YOURSTORE_API_KEY"] not in refused.stderr

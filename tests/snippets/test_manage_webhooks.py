@@ -6,19 +6,17 @@ import pytest
 
 from snippets import schemas, settings
 from snippets.client import ApiError, api_call, api_session
-from snippets.create_webhook import create_webhook, ensure_webhook
+from snippets.create_webhook import create_webhook
 from snippets.manage_webhooks import (
     delete_webhook,
     get_webhook,
     list_webhooks,
-    main,
+    run,
     update_webhook,
 )
-from tests.support.pages import built_page, json_blocks, tab_labels
 
 URL = "https://example.com/webhooks"
 NEW_URL = "https://new.example.com/webhooks"
-PAGE = "manage-webhooks.md"
 
 
 @pytest.fixture
@@ -207,34 +205,32 @@ def test_a_rate_limited_call_surfaces_retry_after(fake_api, session):
 def test_the_command_line_lists_gets_moves_and_deletes(fake_api, track):
     hook_id = track["webhook_id"]
 
-    assert main(["list"]) == f"{hook_id}\ttrack\t{URL}"
-    assert main(["get", hook_id]) == f"{hook_id}\ttrack\t{URL}"
+    assert run(["list"]) == f"{hook_id}\ttrack\t{URL}"
+    assert run(["get", hook_id]) == f"{hook_id}\ttrack\t{URL}"
     assert (
-        main(["move", hook_id, NEW_URL])
+        run(["move", hook_id, NEW_URL])
         == f"Webhook {hook_id} now sends to {NEW_URL}"
     )
     assert fake_api.webhooks[hook_id]["url"] == NEW_URL
-    assert main(["delete", hook_id]) == f"Deleted webhook {hook_id}"
-    assert main(["delete", hook_id]) == "Already deleted"
-    assert main(["list"]) == "No webhooks."
+    assert run(["delete", hook_id]) == f"Deleted webhook {hook_id}"
+    assert run(["delete", hook_id]) == "Already deleted"
+    assert run(["list"]) == "No webhooks."
 
 
 @pytest.mark.parametrize(
     "argv", [[], ["get"], ["remove", "5519"], ["move", "5519"]]
 )
 def test_the_command_line_explains_its_usage(monkeypatch, argv):
-    monkeypatch.delenv(
-        settings.API_KEY_ENV, raising=False
-    )  # not needed for that
+    monkeypatch.delenv(settings.API_KEY_ENV, raising=False)  # not needed
 
     with pytest.raises(SystemExit, match="usage: list"):
-        main(argv)
+        run(argv)
 
 
 def test_running_the_module_prints_the_answer(
     fake_api, track, monkeypatch, capsys, run_main
 ):
-    monkeypatch.setattr(sys, "argv", ["manage_webhooks", "list"])
+    monkeypatch.setattr(sys, "argv", ["manage_webhooks.py", "list"])
 
     run_main("snippets.manage_webhooks")
 
@@ -244,7 +240,7 @@ def test_running_the_module_prints_the_answer(
 def test_running_the_module_reports_the_api_error(
     fake_api, monkeypatch, run_main
 ):
-    monkeypatch.setattr(sys, "argv", ["manage_webhooks", "get", "404404"])
+    monkeypatch.setattr(sys, "argv", ["manage_webhooks.py", "get", "404404"])
 
     with pytest.raises(SystemExit) as exited:
         run_main("snippets.manage_webhooks")
@@ -253,65 +249,46 @@ def test_running_the_module_reports_the_api_error(
     assert fake_api.api_key not in str(exited.value.code)
 
 
-# ------------------------------------------------------------------ the page
-def _page_story(fake_api):
-    """Replay, in Python, what the curl examples of the page do, in page
-    order."""
-    session = api_session()
-    answers = {}
-    answers["create"] = api_call(
-        session,
-        "POST",
-        settings.WEBHOOKS_PATH,
-        json={
-            "url": URL,
-            "event": "track",
-            "name": "Tracking updates",
-            "headers": [{"key": "X-Shop", "value": "eu-1"}],
-        },
+# ----------------------------------------------- the download, as a reader
+def test_the_download_does_what_the_page_s_commands_say(
+    reader, api_env, http_api
+):
+    reader.download("manage_webhooks.py")
+    http_api.webhooks["5519"] = {
+        "webhook_id": "5519",
+        "url": URL,
+        "event": "track",
+    }
+
+    def run_it(*args):
+        answer = reader.run("manage_webhooks.py", *args, env=api_env)
+        assert answer.returncode == 0, answer.stderr
+        return answer.stdout
+
+    assert run_it("list") == f"5519\ttrack\t{URL}\n"
+    assert run_it("get", "5519") == f"5519\ttrack\t{URL}\n"
+    assert (
+        run_it("move", "5519", NEW_URL)
+        == f"Webhook 5519 now sends to {NEW_URL}\n"
     )
-    hook_id = answers["create"]["webhook_id"]
-    answers["list"] = list_webhooks(session)
-    answers["get"] = get_webhook(session, hook_id)
-    update_webhook(session, hook_id, "https://hooks.example.com/v2/shipping")
-    answers["after_put"] = get_webhook(session, hook_id)
-    ensure_webhook(session, URL, "track")
-    assert [c.status for c in fake_api.calls[-3:]] == [409, 200, 204]
-    assert delete_webhook(session, hook_id) is True
-    with pytest.raises(ApiError) as missing:
-        get_webhook(session, hook_id)
-    answers["missing"] = missing.value.response.json()
-    return answers
+    assert http_api.webhooks["5519"]["url"] == NEW_URL
+    assert run_it("delete", "5519") == "Deleted webhook 5519\n"
+    assert http_api.webhooks == {}
+    assert run_it("list") == "No webhooks.\n"
 
 
-def _without_request_id(body):
-    return {**body, "request_id": None} if "request_id" in body else body
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["get", "404404"], "The API refused: 404 not_found"),
+        (["remove", "5519"], "usage: list"),
+    ],
+)
+def test_the_download_explains_in_one_line(reader, api_env, args, message):
+    reader.download("manage_webhooks.py")
 
+    answer = reader.run("manage_webhooks.py", *args, env=api_env)
 
-def test_the_page_s_json_is_what_the_fake_answers_in_page_order(fake_api):
-    answers = _page_story(fake_api)
-    blocks = json_blocks(PAGE)
-
-    for block in blocks:
-        assert not schemas.problems(block.schema, block.data), block
-    shown = [_without_request_id(b.data) for b in blocks]
-    expected = ["create", "list", "get", "after_put", "missing"]
-    assert shown == [_without_request_id(answers[name]) for name in expected]
-
-
-def test_the_page_renders_every_call_in_python_and_curl(built_site):
-    soup = built_page(built_site, PAGE)
-    text = soup.get_text()
-
-    assert "--8<--" not in text
-    for name in (
-        "list_webhooks",
-        "get_webhook",
-        "update_webhook",
-        "delete_webhook",
-    ):
-        assert f"def {name}(" in text
-    assert "def ensure_webhook(" in text
-    assert tab_labels(soup).count(["Python", "curl"]) >= 5
-    for method in ("PUT", "DELETE"):
-        assert f"curl -i -X {method} {settings.API_BASE}" in text
+    assert answer.returncode == 1
+    assert answer.stderr.startswith(message)
+    assert answer.stderr.count("\n") == 1

@@ -3,19 +3,20 @@
 import json
 import logging
 import sys
+from pathlib import Path
 
 import pytest
 import requests
 import requests_mock
 
 import snippets.endpoint
-from snippets import schemas, settings
+from snippets import settings
 from snippets.client import ApiError, api_call, api_session
 from snippets.create_webhook import create_webhook
 from snippets.move_endpoint import move_endpoint, relay
 from snippets.payloads import sample_delivery
 from tests.support.fake_api import Response
-from tests.support.pages import built_page, json_blocks, tab_labels
+from tests.support.reader import free_port
 from tests.support.servers import LiveServer
 
 OLD = "https://old.example.com/webhooks"
@@ -136,7 +137,7 @@ def test_running_the_module_moves_and_reports(
     fake_api, session, monkeypatch, capsys, run_main
 ):
     hook = create_webhook(session, OLD, "track")
-    monkeypatch.setattr(sys, "argv", ["move_endpoint", OLD, NEW])
+    monkeypatch.setattr(sys, "argv", ["move_endpoint.py", OLD, NEW])
 
     run_main("snippets.move_endpoint")
 
@@ -151,15 +152,16 @@ def test_running_the_module_moves_and_reports(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        ([OLD], "usage: python -m snippets.move_endpoint OLD_URL NEW_URL"),
-        ([OLD, "not a url"], "The API refused: 400 invalid_field_value"),
+        ([OLD], "usage: python move_endpoint.py OLD_URL NEW_URL"),
+        ([OLD, "not a url"], "Nothing moved: 400 invalid_field_value"),
+        ([OLD, OLD], "Nothing moved: the old and the new URL are the same"),
     ],
 )
 def test_running_the_module_explains_failures(
     fake_api, session, monkeypatch, run_main, argv, message
 ):
     create_webhook(session, OLD, "track")
-    monkeypatch.setattr(sys, "argv", ["move_endpoint", *argv])
+    monkeypatch.setattr(sys, "argv", ["move_endpoint.py", *argv])
 
     with pytest.raises(SystemExit) as exited:
         run_main("snippets.move_endpoint")
@@ -256,24 +258,55 @@ def test_the_switch_end_to_end_loses_nothing(fake_api, session, monkeypatch):
     assert fake_api.webhooks[hook["webhook_id"]]["url"] == new_url
 
 
-# ------------------------------------------------------------------ the page
-def test_the_page_shows_both_servers_and_the_move(built_site):
-    soup = built_page(built_site, "move-endpoint.md")
-    text = soup.get_text()
-
-    assert "--8<--" not in text
-    assert "def move_endpoint(" in text
-    assert "def forward(" in text
-    assert "flask --app snippets.move_endpoint:relay run" in text
-    assert ["Python", "curl"] in tab_labels(soup)
-
-
-def test_the_page_s_list_is_what_the_fake_answers_after_the_move(
-    fake_api, session
+# ----------------------------------------------- the download, as a reader
+def test_the_download_moves_every_webhook_of_the_old_url(
+    reader, api_env, http_api
 ):
-    create_webhook(session, OLD, "track")
-    move_endpoint(session, OLD, NEW)
+    reader.download("move_endpoint.py")
+    for number, event in enumerate(("track", "batch")):
+        hook_id = str(5519 + number)
+        http_api.webhooks[hook_id] = {
+            "webhook_id": hook_id,
+            "url": OLD,
+            "event": event,
+        }
 
-    [shown] = json_blocks("move-endpoint.md")
-    assert not schemas.problems(shown.schema, shown.data)
-    assert shown.data == api_call(session, "GET", settings.WEBHOOKS_PATH)
+    moved = reader.run("move_endpoint.py", OLD, NEW, env=api_env)
+    again = reader.run("move_endpoint.py", OLD, NEW, env=api_env)
+
+    assert moved.stdout == f"Moved 2 webhook(s) to {NEW}: 5519, 5520\n"
+    assert again.stdout == f"Moved 0 webhook(s) to {NEW}: -\n"
+    assert {h["url"] for h in http_api.webhooks.values()} == {NEW}
+
+
+def test_the_download_s_relay_runs_as_the_page_says(reader):
+    """``flask --app move_endpoint:relay run --port ...`` in a folder that
+    holds the download alone: the relay passes a delivery to the new
+    endpoint and refuses what is too large."""
+    reader.download("move_endpoint.py")
+    received = []
+
+    def new_endpoint(environ, start_response):
+        received.append(
+            environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        )
+        start_response("204 No Content", [])
+        return [b""]
+
+    port = free_port()
+    flask = str(Path(sys.executable).with_name("flask"))
+    with (
+        LiveServer(new_endpoint) as new,
+        reader.serve(
+            flask, "--app", "move_endpoint:relay", "run", "--port", str(port),
+            port=port, env={"NEW_ENDPOINT_URL": f"{new.url}/webhooks"},
+        ) as old,
+    ):  # fmt: skip
+        body = json.dumps(sample_delivery("batch")).encode()
+        passed = requests.post(f"{old}/webhooks", data=body, timeout=10)
+        too_big = requests.post(
+            f"{old}/webhooks", data=b"x" * (1024 * 1024 + 1), timeout=10
+        )
+
+    assert (passed.status_code, too_big.status_code) == (204, 413)
+    assert received == [body]

@@ -5,14 +5,13 @@ import json
 from datetime import datetime
 
 import pytest
-from bs4 import BeautifulSoup
 
-from docs._hooks import gen_tables
 from snippets import catalog, payloads, schemas, settings
 from snippets.client import ApiError, api_session
 from snippets.payloads import fetch_resource, sample_delivery
-from tests.support import blocks
-from tests.support.fake_api import Shipment
+from tests.support.fake_api import sample_shipment
+from tests.support.paths import DOCS
+from tests.support.site import BuiltSite
 
 EVENTS = [e.value for e in catalog.EVENTS]
 
@@ -112,28 +111,15 @@ def test_a_thin_delivery_is_fetched_with_the_api_key(fake_api, event):
     assert call.headers["API-Key"] == fake_api.api_key
 
 
-def _sample_shipment() -> Shipment:
-    track = payloads.TRACK_DATA
-    return Shipment(
-        carrier_code="usps",
-        tracking_number=track["tracking_number"],
-        ship_date=track["ship_date"],
-        estimated_delivery_date=track["estimated_delivery_date"],
-        events=[{**event, "at": 0} for event in reversed(track["events"])],
-    )
-
-
 def test_a_track_resource_url_gives_the_latest_tracking_record(fake_api):
-    fake_api.add_shipment(_sample_shipment())
+    fake_api.add_shipment(sample_shipment())
 
     record = fetch_resource(api_session(), sample_delivery("track"))
 
     assert schemas.problems("tracking_info", record) == []
     assert record["status_code"] == "DE"
-    assert fake_api.calls[0].query == {
-        "carrier_code": ["usps"],
-        "tracking_number": [payloads.TRACK_DATA["tracking_number"]],
-    }
+    assert record["tracking_number"] == payloads.TRACK_DATA["tracking_number"]
+    assert fake_api.calls[0].path == payloads.RESOURCE_PATHS["track"]
 
 
 def test_a_missing_resource_raises_the_apis_error(fake_api):
@@ -143,7 +129,7 @@ def test_a_missing_resource_raises_the_apis_error(fake_api):
         )  # no such shipment
 
     assert (raised.value.status, raised.value.error_code) == (404, "not_found")
-    assert "No shipment" in raised.value.message
+    assert "No label has the id" in raised.value.message
 
 
 @pytest.mark.parametrize(
@@ -180,31 +166,49 @@ def test_running_the_module_prints_the_resource(
 
 
 # -------------------------------------------------------------------- page
-def test_the_page_shows_the_current_samples():
-    """The examples written in docs/payloads.md are what the build
-    generates."""
-    text = (blocks.DOCS / "payloads.md").read_text()
-    written = gen_tables.PAYLOADS.search(text)
-
-    assert written, "docs/payloads.md lost its <!-- payloads --> markers"
-    assert gen_tables.fill(text, "payloads.md") == text, (
-        "docs/payloads.md is out of date: rewrite the block between the markers "
-        "with docs._hooks.gen_tables.payload_examples()"
-    )
-
-
 def test_the_built_page_shows_every_sample_with_its_schema(built_site):
-    soup = BeautifulSoup(
-        (built_site / "payloads" / "index.html").read_text(), "html.parser"
-    )
+    site = BuiltSite(built_site)
     shown = [
         (block.attrs["data-schema"], json.loads(block.text))
-        for block in blocks.html_blocks(soup, "payloads.md")
+        for block in site.blocks("payloads.md")
         if block.lang == "json"
     ]
 
     assert shown == [(f"delivery_{e}", sample_delivery(e)) for e in EVENTS]
-    headings = soup.select('article h3[id^="payload-"]')
+    headings = site.soup("payloads.md").select('article h3[id^="payload-"]')
     assert [h.get_text(strip=True).rstrip("¶") for h in headings] == [
         e.name for e in catalog.EVENTS
     ]
+
+
+def test_no_sample_is_written_into_the_page_s_source():
+    source = (DOCS / "payloads.md").read_text()
+
+    assert "<!-- payloads -->" in source
+    assert "resource_type" not in source.split("<!-- payloads -->")[1]
+
+
+# ----------------------------------------------- the download, as a reader
+def test_the_download_fetches_what_a_delivery_points_at(
+    reader, api_env, http_api
+):
+    reader.download("payloads.py")
+    http_api.add_shipment(sample_shipment())
+    http_api.resources["/v1/rates/se-11464812"] = {"rate_id": "se-11464812"}
+    home = api_env["YOURSTORE_API_BASE"]
+
+    def delivery(event):
+        sample = json.dumps(sample_delivery(event))
+        return sample.replace(settings.API_BASE, home)
+
+    track = reader.run("payloads.py", env=api_env, stdin=delivery("track"))
+    rate = reader.run("payloads.py", env=api_env, stdin=delivery("rate"))
+    elsewhere = reader.run(
+        "payloads.py", env=api_env, stdin=json.dumps(sample_delivery("rate"))
+    )
+
+    assert json.loads(track.stdout)["status_code"] == "DE", track.stderr
+    assert json.loads(rate.stdout) == {"rate_id": "se-11464812"}
+    assert elsewhere.returncode == 1
+    assert elsewhere.stderr.startswith("Nothing fetched: ValueError(")
+    assert elsewhere.stderr.count("\n") == 1

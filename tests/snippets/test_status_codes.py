@@ -1,5 +1,6 @@
 """Tests for snippets/status_codes.py (page: docs/status-codes.md)."""
 
+import json
 import re
 
 import pytest
@@ -92,3 +93,22 @@ def test_the_page_quotes_what_the_function_returns_for_its_example():
     assert quoted.group(1) == customer_message(
         payloads.sample_delivery("track")
     )
+
+
+# ----------------------------------------------- the download, as a reader
+def test_the_download_prints_the_message_for_a_saved_delivery(reader):
+    reader.download("status_codes.py")
+    delivery = json.dumps(payloads.sample_delivery("track"))
+
+    answer = reader.run("status_codes.py", stdin=delivery)
+    nothing = reader.run(
+        "status_codes.py", stdin=json.dumps(payloads.sample_delivery("rate"))
+    )
+    junk = reader.run("status_codes.py", stdin="not json")
+
+    expected = customer_message(payloads.sample_delivery("track"))
+    assert answer.stdout == f"{expected}\n", answer.stderr
+    assert nothing.stdout == "No message for this delivery.\n"
+    assert junk.returncode == 1
+    assert junk.stderr.startswith("Expected a delivery in JSON")
+    assert junk.stderr.count("\n") == 1

@@ -5,9 +5,6 @@ where it is (``testpaths`` in pyproject.toml); these tests check that it runs
 on its own and fails when the code it tests breaks.
 """
 
-import subprocess
-import sys
-
 import pytest
 from requests_mock.exceptions import NoMockAddress
 
@@ -17,7 +14,6 @@ from snippets.client import ApiError, api_call
 from snippets.create_webhook import create_webhook
 from snippets.settings import API_KEY_ENV
 from snippets.testing import api_error
-from tests.support.pages import built_page
 from tests.support.paths import ROOT
 
 READER_TESTS = sorted(
@@ -34,23 +30,12 @@ def test_the_suite_collects_the_module_where_it_is():
     assert len(READER_TESTS) == 5
 
 
-def test_the_module_runs_on_its_own_under_pytest():
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "snippets/testing.py",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def test_the_download_passes_under_pytest_as_the_page_says(reader):
+    """``pytest testing.py`` in a folder that holds the download alone."""
+    reader.download("testing.py")
+
+    result = reader.run("-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        "testing.py")  # fmt: skip
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(READER_TESTS)} passed" in result.stdout
@@ -126,14 +111,3 @@ def test_the_reader_s_tests_catch_a_broken_implementation(
 
     with pytest.raises(failure):
         getattr(snippets.testing, reader_test)(requests_mock)
-
-
-def test_the_page_shows_the_test_module(built_site):
-    soup = built_page(built_site, "testing.md")
-    text = soup.get_text()
-
-    assert "--8<--" not in text
-    for name in READER_TESTS:
-        assert f"def {name}(" in text
-    assert "def ensure_webhook(" in text
-    assert "pytest snippets/testing.py" in text

@@ -2,14 +2,18 @@
 
 import logging
 import re
+import sys
+from pathlib import Path
 
 import pytest
+import requests
 
 from snippets import payloads
 from snippets.client import ApiError, api_session
 from snippets.webhooks_vs_apis import app, poll_tracking
 from tests.support.fake_api import Shipment
 from tests.support.paths import ROOT
+from tests.support.reader import free_port
 
 HOUR = 3600
 
@@ -96,17 +100,39 @@ def test_polling_an_unknown_parcel_raises_the_api_error(fake_api):
     assert (raised.value.status, raised.value.error_code) == (404, "not_found")
 
 
-def test_the_poll_usage_runs_against_the_api(fake_api, run_main, capsys):
+def test_running_the_module_polls_the_package_named(
+    fake_api, run_main, capsys, monkeypatch
+):
     delivered = [_scan(0, "DE", "Delivered")]
     fake_api.add_shipment(
         Shipment(
             "fedex", PARCEL.tracking_number, PARCEL.ship_date, None, delivered
         )
     )
+    argv = ["webhooks_vs_apis.py", "fedex", PARCEL.tracking_number]
+    monkeypatch.setattr(sys, "argv", argv)
 
     run_main("snippets.webhooks_vs_apis")
 
-    assert capsys.readouterr().out == "1 calls, 0 of them said 'no update'\n"
+    assert capsys.readouterr().out == "1 calls, 0 said 'no update'\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "usage: python webhooks_vs_apis.py"),
+        (["ups", "1Z"], "Polling stopped: 404"),
+    ],
+)
+def test_running_the_module_explains_in_one_line(
+    fake_api, run_main, monkeypatch, argv, message
+):
+    monkeypatch.setattr(sys, "argv", ["webhooks_vs_apis.py", *argv])
+
+    with pytest.raises(SystemExit) as exited:
+        run_main("snippets.webhooks_vs_apis")
+
+    assert str(exited.value.code).startswith(message)
 
 
 def test_the_push_handler_logs_a_tracking_update(caplog):
@@ -139,3 +165,46 @@ def test_the_push_handler_rejects_what_is_not_a_delivery(body):
     )
 
     assert response.status_code == 400
+
+
+# ----------------------------------------------- the download, as a reader
+def test_the_download_polls_a_delivered_package(reader, api_env, http_api):
+    reader.download("webhooks_vs_apis.py")
+    delivered = [_scan(0, "DE", "Delivered")]
+    http_api.add_shipment(
+        Shipment("usps", PARCEL.tracking_number, None, None, delivered)
+    )
+
+    answer = reader.run(
+        "webhooks_vs_apis.py", "usps", PARCEL.tracking_number, env=api_env
+    )
+
+    assert answer.stdout == "1 calls, 0 said 'no update'\n", answer.stderr
+    assert http_api.calls[0].query == {
+        "carrier_code": ["usps"],
+        "tracking_number": [PARCEL.tracking_number],
+    }
+
+
+def test_the_download_s_push_handler_serves_as_the_page_says(reader):
+    reader.download("webhooks_vs_apis.py")
+    port = free_port()
+    flask = str(Path(sys.executable).with_name("flask"))
+
+    with reader.serve(
+        flask,
+        "--app",
+        "webhooks_vs_apis",
+        "run",
+        "--port",
+        str(port),
+        port=port,
+    ) as server:
+        track = requests.post(
+            f"{server}/webhooks",
+            json=payloads.sample_delivery("track"),
+            timeout=10,
+        )
+        junk = requests.post(f"{server}/webhooks", data=b"x", timeout=10)
+
+    assert (track.status_code, junk.status_code) == (204, 400)

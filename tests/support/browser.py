@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import shutil
-import textwrap
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -39,7 +37,8 @@ from playwright.sync_api import (
     Route,
 )
 
-from tests.support.paths import ROOT
+from tests.support.paths import DOCS
+from tests.support.site import source_pages
 
 PALETTES = {
     "light": "default",
@@ -226,59 +225,12 @@ def scheme(page: Page) -> str:
     return page.eval_on_selector("body", "b => b.dataset.mdColorScheme")
 
 
-# ----------------------------------------------------------------- code blocks
-SECTION_MARK = re.compile(r"^\s*# --8<-- \[(start|end):[\w-]+\]\s*$")
-ANNOTATION = re.compile(r"\s*# \(\d+\)!?$")
-
-
-def snippet_section(spec: str) -> str:
-    """The text pymdownx.snippets embeds for ``path:section``, markers
-    removed."""
-    path, _, name = spec.partition(":")
-    lines = (ROOT / path).read_text().splitlines()
-    start = lines.index(
-        next(x for x in lines if x.strip().endswith(f"[start:{name}]"))
-    )
-    end = lines.index(
-        next(x for x in lines if x.strip().endswith(f"[end:{name}]"))
-    )
-    body = [x for x in lines[start + 1 : end] if not SECTION_MARK.match(x)]
-    return textwrap.dedent("\n".join(body))
-
-
-SNIPPET_BLOCK = re.compile(
-    r"^(?P<indent> *)```python[^\n]*\n(?P=indent)--8<--\n(?P<specs>.*?)"
-    r"^(?P=indent)--8<--\n(?P=indent)```",
-    re.MULTILINE | re.DOTALL,
-)
-
-
-def composed_blocks(markdown: str) -> list[str]:
-    """Each Python block of a page built from snippet sections, as a reader
-    copies it.
-
-    Annotation markers (``# (1)!``) are left out: the theme turns them into
-    buttons that are not part of the code.
-    """
-    blocks = []
-    for match in SNIPPET_BLOCK.finditer(markdown):
-        specs = [s.strip() for s in match["specs"].splitlines() if s.strip()]
-        text = "\n".join(snippet_section(s) for s in specs)
-        lines = [ANNOTATION.sub("", line) for line in text.splitlines()]
-        blocks.append("\n".join(lines).strip("\n"))
-    return blocks
-
-
+# ------------------------------------------------------------------- sources
 def source_page(site: Site, url: str) -> Path | None:
-    """The Markdown file a served page was built from (None for generated
-    pages)."""
+    """The Markdown file a served page was built from (None if generated)."""
     name = site.name(url).removesuffix("/")
     candidates = [f"{name}.md", f"{name}/index.md"] if name else ["index.md"]
     return next(
-        (
-            ROOT / "docs" / c
-            for c in candidates
-            if (ROOT / "docs" / c).is_file()
-        ),
+        (DOCS / c for c in candidates if c in source_pages()),
         None,
     )

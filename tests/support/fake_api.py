@@ -52,6 +52,7 @@ class Call:
     headers: dict[str, str]
     body: bytes
     status: int = 0
+    answer: Any = None  # the JSON body of the response, if any
 
 
 @dataclass
@@ -63,9 +64,9 @@ class Shipment:
     tracking_number: str
     ship_date: str | None
     estimated_delivery_date: str | None
-    events: list[
-        dict[str, Any]
-    ]  # oldest first, each with an "at" (fake-clock seconds)
+    # Oldest first, each with an "at" (fake-clock seconds):
+    events: list[dict[str, Any]]
+    label_id: str | None = None  # the label it was shipped with, if known
 
 
 class FakeApi:
@@ -177,14 +178,14 @@ class FakeApi:
         call = Call(method.upper(), path, dict(query), dict(headers), raw)
         self.calls.append(call)
         response = self._dispatch(call, lower)
-        call.status = response.status
+        call.status, call.answer = response.status, response.body
         if response.schema is not None:
             broken = schemas.problems(response.schema, response.body)
             assert not broken, f"the fake answered off-schema: {broken}"
         return response
 
     def _dispatch(self, call: Call, headers: Mapping[str, str]) -> Response:
-        route = self._route(call.method, call.path)
+        route = self.route(call.method, call.path)
         if route is None:
             self.unexpected.append(call)
             return self.error(
@@ -213,8 +214,8 @@ class FakeApi:
             response = self.error(
                 429,
                 "rate_limit_exceeded",
-                f"You have exceeded the rate limit of {self.rate_limit} requests "
-                "a minute. Retry after the number of seconds in Retry-After.",
+                f"Over the limit of {self.rate_limit} requests a minute; "
+                "wait the seconds in Retry-After.",
             )
             response.headers["Retry-After"] = str(wait)
             return response
@@ -230,7 +231,7 @@ class FakeApi:
             )
         return handler(call, headers, *args)
 
-    def _route(self, method: str, path: str) -> tuple[Callable, tuple] | None:
+    def route(self, method: str, path: str) -> tuple[Callable, tuple] | None:
         hooks = settings.WEBHOOKS_PATH
         routes: list[tuple[str, str, Callable]] = [
             ("GET", rf"^{hooks}/?$", self._list_webhooks),
@@ -239,6 +240,7 @@ class FakeApi:
             ("PUT", rf"^{hooks}/([^/]+)$", self._update_webhook),
             ("DELETE", rf"^{hooks}/([^/]+)$", self._delete_webhook),
             ("GET", rf"^{settings.TRACKING_PATH}/?$", self._get_tracking),
+            ("GET", r"^/v1/labels/([^/]+)/track$", self._get_label_tracking),
         ]
         if self.jwks is not None:
             routes.append(("GET", rf"^{settings.JWKS_PATH}$", self._get_jwks))
@@ -379,8 +381,7 @@ class FakeApi:
             return self.error(
                 409,
                 "webhook_event_type_conflict",
-                f"A webhook for the '{event}' event already exists. "
-                "Only one webhook can exist for each event.",
+                f"The '{event}' event already has a webhook.",
             )
         webhook_id = str(self._next_id)
         self._next_id += 1
@@ -447,6 +448,18 @@ class FakeApi:
     ) -> Response:
         return Response(200, self.resources[path])
 
+    def _get_label_tracking(
+        self, call: Call, headers: Mapping[str, str], label_id: str
+    ) -> Response:
+        found = [s for s in self.shipments.values() if s.label_id == label_id]
+        if not found:
+            return self.error(
+                404, "not_found", f"No label has the id '{label_id}'."
+            )
+        return Response(
+            200, tracking_info(found[0], self.now), "tracking_info"
+        )
+
     def _get_tracking(
         self, call: Call, headers: Mapping[str, str]
     ) -> Response:
@@ -468,6 +481,22 @@ class FakeApi:
         return Response(
             200, tracking_info(self.shipments[key], self.now), "tracking_info"
         )
+
+
+def sample_shipment() -> Shipment:
+    """The package of the site's sample ``track`` delivery, delivered."""
+    from snippets import payloads
+
+    track = payloads.TRACK_DATA
+    label_id = payloads.RESOURCE_PATHS["track"].split("/")[3]
+    return Shipment(
+        carrier_code="usps",
+        tracking_number=track["tracking_number"],
+        ship_date=track["ship_date"],
+        estimated_delivery_date=track["estimated_delivery_date"],
+        events=[{**event, "at": 0} for event in reversed(track["events"])],
+        label_id=label_id,
+    )
 
 
 def tracking_info(shipment: Shipment, now: float) -> dict[str, Any]:

@@ -102,3 +102,46 @@ class SilentServer:
         for connection in self._open:
             connection.close()
         self._listener.close()
+
+
+class AppServer:
+    """A web app (WSGI, such as Flask, or ASGI, such as FastAPI) served on
+    127.0.0.1 on a free port, on a daemon thread."""
+
+    def __init__(self, app: Any) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0), backlog=128)
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        if hasattr(app, "wsgi_app"):
+            from werkzeug.serving import make_server
+
+            self._wsgi = make_server(
+                "127.0.0.1", 0, app, threaded=True, fd=self._socket.fileno()
+            )
+            self._stop = self._wsgi.shutdown
+            target: Any = self._wsgi.serve_forever
+        else:
+            import asyncio
+
+            import uvicorn
+
+            config = uvicorn.Config(app, log_level="warning", lifespan="off")
+            server = uvicorn.Server(config)
+
+            def stop() -> None:
+                server.should_exit = True
+
+            def serve() -> None:
+                asyncio.run(server.serve(sockets=[self._socket]))
+
+            self._stop = stop
+            target = serve
+        self._thread = threading.Thread(target=target, daemon=True)
+
+    def __enter__(self) -> AppServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop()
+        self._thread.join(timeout=10)
+        self._socket.close()

@@ -1,0 +1,57 @@
+"""Numbers the pages quote, computed from the constants the code runs with.
+
+A page writes ``{{ rate_limit }} requests a minute`` rather than a number, so
+changing a constant changes every sentence that states it. The test of the
+published numbers (``tests/site/test_numbers.py``) pins what these render to,
+and fails on a number with a unit typed into prose.
+"""
+
+from __future__ import annotations
+
+from urllib3.util.retry import RequestHistory, Retry
+
+from snippets import catalog, client, settings
+
+
+def seconds(value: float) -> str:
+    """``3.05 seconds``, ``1 second``, ``15 seconds``."""
+    text = f"{value:g}"
+    return f"{text} second" if text == "1" else f"{text} seconds"
+
+
+def listing(items: list[str]) -> str:
+    """``1, 2, 4 and 8``."""
+    return (
+        items[0]
+        if len(items) == 1
+        else ", ".join(items[:-1]) + (f" and {items[-1]}")
+    )
+
+
+def backoff_waits() -> list[float]:
+    """The waits of the client session before each retry, from urllib3."""
+    waits = []
+    for failed in range(1, client.RETRIES + 1):
+        history = tuple(
+            RequestHistory("GET", "/", None, 503, None) for _ in range(failed)
+        )
+        retry = Retry(backoff_factor=client.BACKOFF, history=history)
+        waits.append(retry.get_backoff_time())
+    return waits
+
+
+def _later_waits() -> str:
+    waits = backoff_waits()
+    if waits[0] != 0:
+        raise ValueError("the page says the first retry goes at once")
+    return listing([f"{wait:g}" for wait in waits[1:]]) + " seconds"
+
+
+NUMBERS = {
+    "rate_limit": str(catalog.RATE_LIMIT_PER_MINUTE),
+    "client_retries": str(client.RETRIES),
+    "client_attempts": str(client.RETRIES + 1),
+    "client_backoff": _later_waits(),
+    "connect_timeout": seconds(settings.TIMEOUT[0]),
+    "read_timeout": seconds(settings.TIMEOUT[1]),
+}
