@@ -66,6 +66,10 @@ def kind(block: Block) -> str | None:
                 return "legacy python"
             return "python"
         return None
+    if block.lang == "nginx":  # nginx -t proves it (test_receive_production)
+        fence = written_fences(block.page).get(_line(block))
+        refs = programs.section_refs(fence.body) if fence else None
+        return "config" if refs else None
     if block.lang == "json":
         return (
             "json"

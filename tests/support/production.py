@@ -28,8 +28,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.support import blocks
+from docs._hooks.fences import fences
+from docs._hooks.programs import section
 from tests.support.paths import ROOT
+from tests.support.shell import commands as shell_commands
 
 PAGE = ROOT / "docs" / "receive.md"
 NGINX = Path("/usr/sbin/nginx")
@@ -38,10 +40,10 @@ NGINX = Path("/usr/sbin/nginx")
 def page_command(kind: str) -> tuple[dict[str, str], list[str]]:
     """The environment and the words of the page's production command."""
     program = {"flask": "gunicorn", "fastapi": "uvicorn"}[kind]
-    for fence in blocks.fences(PAGE.read_text()):
+    for fence in fences(PAGE.read_text()):
         if fence.lang != "bash":
             continue
-        commands = blocks.commands(fence.body)
+        commands = shell_commands(fence.body)
         words = [c.words for c in commands if c.words[:1] == [program]]
         if words:
             env = {}
@@ -194,7 +196,7 @@ def nginx_available() -> bool:
 
 def server_block() -> str:
     """The server block the page shows, from the file it embeds."""
-    return blocks.section("snippets/nginx-webhooks.conf", "server")
+    return section("snippets/nginx-webhooks.conf:server")
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:
