@@ -7,20 +7,14 @@ newest event is newer than what you already know, and put the change and its
 side effect in one transaction, so that a repeat or a late straggler changes
 nothing.
 
-Run it: ``python -m snippets.delivery_semantics`` replays one package's updates
-in a shuffled order, with a repeat, and shows which of them change anything.
+Run it: ``python delivery_semantics.py`` replays one package's updates in a
+shuffled order, with a repeat, and shows which of them change anything.
 """
 
-# --8<-- [start:imports]
 import sqlite3
 from collections.abc import Callable
-
-# --8<-- [start:order-imports]
 from datetime import UTC, datetime
 from typing import Any
-
-# --8<-- [end:order-imports]
-# --8<-- [end:imports]
 
 
 # --8<-- [start:order]
@@ -96,33 +90,37 @@ def handle_tracking_update(
 # --8<-- [end:handle]
 
 
-# --8<-- [start:usage]
-if __name__ == "__main__":
+# --8<-- [start:main]
+def track(status_code: str, *event_times: str) -> dict[str, Any]:
+    """A tracking update, cut down to the fields this example reads."""
+    data = {
+        "tracking_number": "9405511899223197428490",
+        "status_code": status_code,
+        "events": [{"occurred_at": when} for when in event_times],
+    }
+    return {"resource_type": "API_TRACK", "data": data}
 
-    def track(status_code: str, *event_times: str) -> dict[str, Any]:
-        """A tracking update, cut down to the fields this example reads."""
-        data = {
-            "tracking_number": "9405511899223197428490",
-            "status_code": status_code,
-            "events": [{"occurred_at": when} for when in event_times],
-        }
-        return {"resource_type": "API_TRACK", "data": data}
 
+def notify(tracking_number: str, status_code: str) -> None:
+    print(f"  tell the customer: {tracking_number} is now {status_code}")
+
+
+def main() -> None:
+    """Deliver one package's updates out of order, one of them twice."""
     accepted = track("AC", "2026-11-24T09:12:00Z")
     in_transit_times = ("2026-11-26T07:41:00Z", "2026-11-24T09:12:00Z")
     in_transit = track("IT", *in_transit_times)
     delivered = track("DE", "2026-11-26T14:03:00Z", *in_transit_times)
     db = sqlite3.connect(":memory:")
     db.execute(SHIPMENTS)
-
-    def notify(tracking_number: str, status_code: str) -> None:
-        print(f"  tell the customer: {tracking_number} is now {status_code}")
-
-    # As the platform might deliver them: out of order, and one of them twice.
     for delivery in (in_transit, delivered, accepted, delivered):
         data = delivery["data"]
         print(f"{data['status_code']}, newest event {newest_event_at(data)}")
         if not handle_tracking_update(db, delivery, notify):
             print("  old news: ignored")
     print(db.execute("SELECT * FROM shipments").fetchall())
-# --8<-- [end:usage]
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:main]

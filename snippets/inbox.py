@@ -1,44 +1,37 @@
 """A durable inbox: every verified delivery goes to SQLite before the receiver
-answers.
+answers, and a worker processes it later.
 
-Receivers call :func:`parse_delivery` and :meth:`Inbox.store` and answer 2xx
-only after it returns; a worker (``python -m snippets.inbox``) drains the inbox
-and dispatches each delivery by event, and tracking updates by status code.
-What counts as a repeat follows what each event carries: a tracking update
-carries its news, so an identical one is never processed twice; a thin event
-only names a resource, so a repeat is merged with a twin that still waits and
-processed again once its twin has been taken. A crash at any point loses
-nothing, and a restart resumes. Deliveries done longer ago than
-``KEEP_DONE_DAYS`` are pruned.
+Receivers call ``parse_delivery`` and ``Inbox.store`` and answer 2xx only
+after it returns; the worker drains the inbox and dispatches each delivery by
+event, and tracking updates by status code. What counts as a repeat follows
+what each event carries: a tracking update carries its news, so an identical
+one is never processed twice; a thin event only names a resource, so a repeat
+is merged with a twin that still waits and processed again once its twin has
+been taken. A crash at any point loses nothing. Deliveries done longer ago
+than ``KEEP_DONE_DAYS`` are pruned.
 
-Run the worker: ``python -m snippets.inbox``; ``python -m snippets.inbox
-status`` prints how many deliveries are in each state, ``python -m
-snippets.inbox requeue`` gives the parked ones another round.
-``YOURSTORE_INBOX_PATH`` names the file.
+Run the worker: ``python inbox.py``; ``python inbox.py status`` prints how
+many deliveries are in each state; ``python inbox.py requeue`` gives the
+parked ones another round. ``YOURSTORE_INBOX_PATH`` names the file.
 """
 
-# --8<-- [start:imports]
-import logging
-import os
-import threading
-import time
-from collections.abc import Mapping
-from typing import Any
-
-# --8<-- [start:inbox-imports]
 import hashlib
 import json
+import logging
 import math
+import os
 import sqlite3
-from collections.abc import Callable, Iterator
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from jsonschema import Draft202012Validator
 
-# --8<-- [end:inbox-imports]
-# --8<-- [end:imports]
-
 # --8<-- [start:inbox]
+# --8<-- [start:settings]
 INBOX_PATH = os.environ.get("YOURSTORE_INBOX_PATH", "webhook-inbox.sqlite3")
 # Days a processed delivery is kept (as a guard against repeats), then pruned
 KEEP_DONE_DAYS = float(os.environ.get("YOURSTORE_INBOX_KEEP_DAYS", "7"))
@@ -51,6 +44,10 @@ MAX_NESTING = 32  # levels of arrays and objects; a delivery uses 4
 FULL_EVENTS = frozenset({"API_TRACK"})
 log = logging.getLogger("webhooks")
 
+# --8<-- [end:settings]
+
+
+# --8<-- [start:schema]
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
     id             INTEGER PRIMARY KEY,
@@ -76,8 +73,10 @@ CREATE INDEX IF NOT EXISTS deliveries_ready
 CREATE INDEX IF NOT EXISTS deliveries_done
     ON deliveries (state, processed_at);
 """
+# --8<-- [end:schema]
 
 
+# --8<-- [start:accept]
 # What the inbox accepts: the delivery schema's required core. Extra fields and
 # new event types pass, so a field the platform adds later never bounces a
 # delivery.
@@ -106,6 +105,10 @@ DELIVERY_SCHEMA: dict[str, Any] = {
 _deliveries = Draft202012Validator(DELIVERY_SCHEMA)
 
 
+# --8<-- [end:accept]
+
+
+# --8<-- [start:parse]
 def _finite(text: str) -> float:
     number = float(text)
     if not math.isfinite(number):  # 1e999 is infinity to Python
@@ -148,17 +151,29 @@ def parse_delivery(body: bytes) -> Any:
     return value
 
 
+# --8<-- [end:parse]
+
+
+# --8<-- [start:accept-check]
 def is_delivery(payload: Any) -> bool:
     """Enough of a delivery to store and dispatch (see DELIVERY_SCHEMA)."""
     return _deliveries.is_valid(payload)
 
 
+# --8<-- [end:accept-check]
+
+
+# --8<-- [start:news]
 def news_key(delivery: Mapping[str, Any]) -> str:
     """The same body gets the same key, however its JSON is spaced."""
     canonical = json.dumps(delivery, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# --8<-- [end:news]
+
+
+# --8<-- [start:open]
 class Inbox:
     """Deliveries on disk. Safe to share between threads and processes."""
 
@@ -192,6 +207,8 @@ class Inbox:
         with self._lock:
             self._db.close()
 
+    # --8<-- [end:open]
+    # --8<-- [start:store]
     def store(self, delivery: Mapping[str, Any]) -> bool:
         """Save a verified delivery; False if it joined a waiting twin."""
         now = self.clock()
@@ -216,6 +233,8 @@ class Inbox:
             ).fetchall()
         return times == 1
 
+    # --8<-- [end:store]
+    # --8<-- [start:claim]
     def claim(self) -> tuple[int, dict[str, Any]] | None:
         """Take the oldest ready delivery for LEASE seconds, or None."""
         now = self.clock()
@@ -232,6 +251,8 @@ class Inbox:
             ).fetchall()
         return (rows[0][0], json.loads(rows[0][1])) if rows else None
 
+    # --8<-- [end:claim]
+    # --8<-- [start:outcome]
     def done(self, key: int) -> None:
         with self._connect() as db:
             db.execute(
@@ -266,6 +287,8 @@ class Inbox:
                 (reason[:500], key),
             )
 
+    # --8<-- [end:outcome]
+    # --8<-- [start:upkeep]
     def requeue_parked(self) -> int:
         """Give parked deliveries a fresh set of attempts (cause fixed)."""
         with self._connect() as db:
@@ -292,10 +315,13 @@ class Inbox:
             query = "SELECT state, count(*) FROM deliveries GROUP BY state"
             return dict(db.execute(query).fetchall())
 
+    # --8<-- [end:upkeep]
+
 
 # --8<-- [end:inbox]
 
 # --8<-- [start:handlers]
+# --8<-- [start:thin]
 Handler = Callable[[dict[str, Any]], None]
 
 
@@ -305,6 +331,10 @@ def fetch_resource(delivery: dict[str, Any]) -> None:
     log.info("%s: fetch %s", kind, url)
 
 
+# --8<-- [end:thin]
+
+
+# --8<-- [start:tracking]
 def shipped(data: dict[str, Any]) -> None:
     log.info("%s accepted by the carrier: ship it", data["tracking_number"])
 
@@ -336,6 +366,10 @@ def tracking_update(delivery: dict[str, Any]) -> None:
     TRACKING_HANDLERS.get(data["status_code"], progress)(data)
 
 
+# --8<-- [end:tracking]
+
+
+# --8<-- [start:dispatch]
 HANDLERS: dict[str, Handler] = {
     "API_TRACK": tracking_update,
     "API_BATCH": fetch_resource,
@@ -347,10 +381,12 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+# --8<-- [end:dispatch]
 # --8<-- [end:handlers]
 
 
 # --8<-- [start:worker]
+# --8<-- [start:process]
 def process_one(
     inbox: Inbox,
     handlers: Mapping[str, Handler],
@@ -381,6 +417,10 @@ def process_one(
     return True
 
 
+# --8<-- [end:process]
+
+
+# --8<-- [start:loop]
 def drain(inbox: Inbox, handlers: Mapping[str, Handler]) -> int:
     """Handle everything that is ready now; return how many were attempted."""
     count = 0
@@ -402,16 +442,17 @@ def work(
             sleep(idle)
 
 
+# --8<-- [end:loop]
 # --8<-- [end:worker]
 
-# --8<-- [start:usage]
-if __name__ == "__main__":
-    import sys
 
+# --8<-- [start:main]
+def main() -> None:
+    """Work the inbox, or print its counts (status), or requeue (requeue)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     folder = os.path.dirname(os.path.abspath(INBOX_PATH))
     if not os.path.isdir(folder):
-        sys.exit(
+        raise SystemExit(
             f"no folder {folder} for the inbox {INBOX_PATH}: create it,"
             " or set YOURSTORE_INBOX_PATH to a file in a folder that exists"
         )
@@ -420,9 +461,15 @@ if __name__ == "__main__":
         print(json.dumps(inbox.counts()))
     elif sys.argv[1:] == ["requeue"]:
         print(f"{inbox.requeue_parked()} parked deliveries queued again")
+    elif sys.argv[1:]:
+        raise SystemExit("usage: python inbox.py [status | requeue]")
     else:
         try:
             work(inbox, HANDLERS)
         except KeyboardInterrupt:
             log.info("worker stopped; what is pending stays in %s", INBOX_PATH)
-# --8<-- [end:usage]
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:main]

@@ -12,13 +12,13 @@ from typing import Any
 
 import requests
 
-from snippets import catalog
 from snippets.client import ApiError, api_call, api_session
 from snippets.settings import API_BASE, MissingSettingError
 
 # The example delivery of every event: the one source of the site's sample
 # payloads. The Payloads page shows them, the local sender sends them and the
 # tests feed them to both receivers.
+# --8<-- [start:samples]
 TRACK_DATA: dict[str, Any] = {
     "tracking_number": "9405511899223197428490",
     "status_code": "DE",
@@ -72,18 +72,29 @@ RESOURCE_PATHS = {
     "order_source_refresh_complete": "/v1/order_sources/se-33125",
     "report_complete": "/v1/reports/se-90210",
 }
+RESOURCE_TYPES = {  # what each event's delivery says it is
+    "batch": "API_BATCH",
+    "rate": "API_RATE",
+    "track": "API_TRACK",
+    "carrier_connected": "API_CARRIER_CONNECTED",
+    "sales_orders_imported": "API_SALES_ORDERS_IMPORTED",
+    "order_source_refresh_complete": "API_ORDER_SOURCE_REFRESH_COMPLETE",
+    "report_complete": "API_REPORT_COMPLETE",
+}
 
 
 def sample_delivery(event: str) -> dict[str, Any]:
     """A delivery of ``event`` as the platform sends it (a fresh copy)."""
-    spec = catalog.event(event)
     delivery: dict[str, Any] = {
         "resource_url": API_BASE + RESOURCE_PATHS[event],
-        "resource_type": spec.resource_type,
+        "resource_type": RESOURCE_TYPES[event],
     }
     if event == "track":
         delivery["data"] = copy.deepcopy(TRACK_DATA)
     return delivery
+
+
+# --8<-- [end:samples]
 
 
 # --8<-- [start:fetch]

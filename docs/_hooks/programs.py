@@ -69,7 +69,10 @@ def _sections(module: str, names: str) -> tuple[str, ...]:
 
 
 SETTINGS = "snippets/settings.py:settings"
+SIGNATURES = "snippets/settings.py:signatures"
 CLIENT = "snippets/client.py:client"
+VERIFIER = "snippets/verify_signatures.py:verifier"
+INBOX = "snippets/inbox.py:inbox"
 
 PROGRAMS: tuple[Program, ...] = (
     Program(
@@ -86,6 +89,11 @@ PROGRAMS: tuple[Program, ...] = (
         "status_codes.py",
         "status-codes.md",
         _sections("status_codes", "messages message main"),
+    ),
+    Program(
+        "endpoint.py",
+        "endpoint.md",
+        _sections("endpoint", "receiver main"),
     ),
     Program(
         "client.py",
@@ -129,6 +137,58 @@ PROGRAMS: tuple[Program, ...] = (
         "payloads.py",
         "payloads.md",
         (SETTINGS, CLIENT, *_sections("payloads", "fetch main")),
+    ),
+    Program(
+        "verify_signatures.py",
+        "verify-signatures.md",
+        (
+            SETTINGS,
+            SIGNATURES,
+            VERIFIER,
+            *_sections("verify_signatures", "vector main"),
+        ),
+    ),
+    Program(
+        "receive_flask.py",
+        "receive.md",
+        (
+            SETTINGS,
+            SIGNATURES,
+            VERIFIER,
+            INBOX,
+            *_sections("receive_flask", "receiver main"),
+        ),
+    ),
+    Program(
+        "receive_fastapi.py",
+        "receive.md",
+        (
+            SETTINGS,
+            SIGNATURES,
+            VERIFIER,
+            INBOX,
+            *_sections("receive_fastapi", "receiver main"),
+        ),
+    ),
+    Program(
+        "inbox.py",
+        "inbox.md",
+        _sections("inbox", "inbox handlers worker main"),
+    ),
+    Program(
+        "delivery_semantics.py",
+        "delivery-semantics.md",
+        _sections("delivery_semantics", "order apply handle main"),
+    ),
+    Program(
+        "send_test_event.py",
+        "send-test-event.md",
+        (
+            SETTINGS,
+            SIGNATURES,
+            "snippets/payloads.py:samples",
+            *_sections("send_test_event", "keys sign send main"),
+        ),
     ),
 )
 
@@ -272,7 +332,9 @@ def block_imports(refs: list[str]) -> str:
     first = ast.parse(body).body[0]
     gap = (
         "\n\n\n"
-        if isinstance(first, ast.FunctionDef | ast.ClassDef)
+        if isinstance(
+            first, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+        )
         else "\n\n"
     )
     return imports + gap
@@ -343,7 +405,9 @@ def compose(prog: Program, version: str, page_url: str) -> str:
     first = ast.parse(body).body[0]
     gap = (
         "\n\n\n"
-        if isinstance(first, ast.FunctionDef | ast.ClassDef)
+        if isinstance(
+            first, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+        )
         else "\n\n"
     )
     return f'"""{docstring}"""\n\n{imports}{gap}{body}\n'
