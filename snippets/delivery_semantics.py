@@ -46,12 +46,8 @@ CREATE TABLE IF NOT EXISTS shipments (
 
 
 def apply_update(db: sqlite3.Connection, data: dict[str, Any]) -> bool:
-    """Record the package's status if this update is newer than what we know.
-
-    False for a repeat or a straggler: it changed nothing. One statement
-    decides and writes, so two workers applying updates at once cannot both
-    win.
-    """
+    """Record the status if the update is newer; False if it changed
+    nothing."""
     cursor = db.execute(
         "INSERT INTO shipments (tracking_number, status_code, as_of)"
         " VALUES (?, ?, ?)"
@@ -73,12 +69,7 @@ Notify = Callable[[str, str], None]  # (tracking number, status code)
 def handle_tracking_update(
     db: sqlite3.Connection, delivery: dict[str, Any], notify: Notify
 ) -> bool:
-    """Apply a ``track`` delivery and tell the customer, once, if it is news.
-
-    The status and the notification stand or fall together: if ``notify``
-    raises, the transaction rolls back, and the worker's retry finds the
-    update still new.
-    """
+    """Apply a ``track`` delivery; tell the customer, once, if it is news."""
     data = delivery["data"]
     with db:  # one transaction: commit on success, roll back on any error
         if not apply_update(db, data):

@@ -120,13 +120,10 @@ def _not_a_number(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
 
+# --8<-- [start:parse-delivery]
 def parse_delivery(body: bytes) -> Any:
-    """The JSON in ``body``, if the inbox can store it as it is.
-
-    ValueError for anything else: not JSON, NaN or Infinity (which Python's
-    parser accepts), a lone surrogate (which UTF-8 cannot encode) in a key or
-    a value, or more than MAX_NESTING levels.
-    """
+    """The JSON in ``body`` if the inbox can store it as it is; else
+    ValueError."""
     try:
         value = json.loads(
             body, parse_float=_finite, parse_constant=_not_a_number
@@ -151,6 +148,7 @@ def parse_delivery(body: bytes) -> Any:
     return value
 
 
+# --8<-- [end:parse-delivery]
 # --8<-- [end:parse]
 
 
@@ -392,11 +390,7 @@ def process_one(
     handlers: Mapping[str, Handler],
     default: Handler | None = None,
 ) -> bool:
-    """Claim one delivery and handle it; False if nothing is ready.
-
-    A type with no handler goes to ``default``; without one it is parked at
-    once, with a log line naming the type, instead of being retried.
-    """
+    """Claim one delivery and handle it; False if nothing is ready."""
     claimed = inbox.claim()
     if claimed is None:
         return False

@@ -68,7 +68,7 @@ RESOURCE_PATHS = {
     "rate": "/v1/rates/se-11464812",
     "track": "/v1/labels/se-35129542/track",
     "carrier_connected": "/v1/carriers/se-1234567",
-    "sales_orders_imported": "/v1/sales_orders?import_id=se-4451",
+    "sales_orders_imported": "/v1/sales_orders?import_id=se-451",
     "order_source_refresh_complete": "/v1/order_sources/se-33125",
     "report_complete": "/v1/reports/se-90210",
 }

@@ -30,9 +30,11 @@ from snippets.verify_signatures import (
 
 
 # --8<-- [start:receiver]
+log = logging.getLogger("webhooks")
+
+
 # --8<-- [start:app]
 MAX_BODY = 1024 * 1024  # 1 MiB: no delivery comes close
-log = logging.getLogger("webhooks")
 
 # No /docs, /redoc or /openapi.json, and "/webhooks/" is not redirected: a
 # scanner learns nothing but 404.

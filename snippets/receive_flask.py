@@ -28,9 +28,11 @@ from snippets.verify_signatures import (
 
 
 # --8<-- [start:receiver]
+log = logging.getLogger("webhooks")
+
+
 # --8<-- [start:app]
 MAX_BODY = 1024 * 1024  # 1 MiB: no delivery comes close
-log = logging.getLogger("webhooks")
 
 app = Flask(__name__, static_folder=None)  # serves POST /webhooks, no more
 # Flask answers 413 itself when Content-Length says more than this. A chunked

@@ -39,10 +39,12 @@ from snippets.settings import (
 
 
 # --8<-- [start:verifier]
+log = logging.getLogger("webhooks")
+
+
 # --8<-- [start:error]
 MAX_SKEW = 5 * 60  # seconds a timestamp may be off, either way
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
-log = logging.getLogger("webhooks")
 
 
 class SignatureError(Exception):
@@ -181,6 +183,14 @@ def _header_values(headers: Mapping[str, str]) -> dict[str, str]:
     return values
 
 
+def _check_timestamp(timestamp: str, now: float) -> None:
+    """A whole number of seconds, within MAX_SKEW of ``now``, either way."""
+    if not _TIMESTAMP.fullmatch(timestamp):
+        raise SignatureError(400, "malformed timestamp")
+    if abs(now - int(timestamp)) > MAX_SKEW:
+        raise SignatureError(400, "timestamp too far from now")  # a replay?
+
+
 # --8<-- [end:headers]
 
 
@@ -200,10 +210,7 @@ def verify_delivery(
         raise SignatureError(404, "not found")  # tell scanners nothing
     if "," in key_id + signature + timestamp:  # none of them holds a comma
         raise SignatureError(400, "repeated signature header")
-    if not _TIMESTAMP.fullmatch(timestamp):
-        raise SignatureError(400, "malformed timestamp")
-    if abs((time.time() if now is None else now) - int(timestamp)) > MAX_SKEW:
-        raise SignatureError(400, "timestamp too far from now")  # a replay?
+    _check_timestamp(timestamp, time.time() if now is None else now)
     try:
         raw_signature = base64.b64decode(signature, validate=True)
     except (binascii.Error, ValueError):
