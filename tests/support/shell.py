@@ -325,10 +325,11 @@ def problems(command: Command, context: Context) -> list[str]:
     return unknown + check(command, context)
 
 
-def download_variables(path: Path) -> tuple[set[str], set[str]]:
-    """The environment variables a downloaded program reads: those it needs
-    (``setting(...)``) and those it may (``os.environ.get(...)``)."""
-    tree = ast.parse(path.read_text())
+def download_variables(path: Path | str) -> tuple[set[str], set[str]]:
+    """The environment variables a downloaded program (a file, or its text)
+    reads: those it needs (``setting(...)``) and those it may
+    (``os.environ.get(...)``)."""
+    tree = ast.parse(path.read_text() if isinstance(path, Path) else path)
     constants = {
         t.id: node.value.value
         for node in tree.body
