@@ -38,6 +38,8 @@ KEEP_DONE_DAYS = float(os.environ.get("YOURSTORE_INBOX_KEEP_DAYS", "7"))
 # Seconds a worker may hold a delivery before another may take it
 LEASE = 300.0
 MAX_ATTEMPTS = 8  # then it is parked, for a person to look at
+RETRY_FIRST_WAIT = 10  # seconds before a failed delivery is tried again,
+RETRY_MAX_WAIT = 3600  # doubling each time, up to an hour
 MAX_NESTING = 32  # levels of arrays and objects; a delivery uses 4
 # Events whose body is the news itself: a tracking update carries the
 # package's state. Every other event is thin: it names a resource to fetch.
@@ -266,12 +268,14 @@ class Inbox:
                 "UPDATE deliveries SET last_error = ?,"
                 " state = CASE WHEN attempts >= ?"
                 "   THEN 'parked' ELSE 'pending' END,"
-                " available_at = ? + min(3600, 10 * (1 << (attempts - 1)))"
+                " available_at = ? + min(?, ? * (1 << (attempts - 1)))"
                 " WHERE id = ?",
                 (
                     f"{type(error).__name__}: {error}"[:500],
                     MAX_ATTEMPTS,
                     self.clock(),
+                    RETRY_MAX_WAIT,
+                    RETRY_FIRST_WAIT,
                     key,
                 ),
             )
