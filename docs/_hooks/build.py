@@ -165,6 +165,46 @@ def prepare(markdown: str, page: str, site_url: str) -> str:
     return substitute(expanded, page)
 
 
+TABLE = re.compile(r"<table>(.*?)</table>", re.DOTALL)
+HEADER = re.compile(r"<th[^>]*>(.*?)</th>", re.DOTALL)
+ROW = re.compile(r"<tr>(.*?)</tr>", re.DOTALL)
+TAG = re.compile(r"<[^>]+>")
+
+
+def label_cells(html: str) -> str:
+    """Give each table cell its column's heading (``data-label``), so that
+    on a phone a row can stand as a card of labelled lines (extra.css)
+    instead of a table too wide to read. Material has no such reflow; the
+    tables here are simple (one header row, no spans), so a few lines do."""
+
+    def table(match: re.Match[str]) -> str:
+        body = match[1]
+        labels = [
+            TAG.sub("", h).replace('"', "&quot;").strip()
+            for h in HEADER.findall(body)
+        ]
+
+        def row(cells: re.Match[str]) -> str:
+            count = iter(labels)
+            return (
+                "<tr>"
+                + re.sub(
+                    r"<td(?=[ >])",
+                    lambda _: f'<td data-label="{next(count, "")}"',
+                    cells[1],
+                )
+                + "</tr>"
+            )
+
+        return "<table>" + ROW.sub(row, body) + "</table>"
+
+    return TABLE.sub(table, html)
+
+
+def on_page_content(html: str, **kwargs: Any) -> str:
+    return label_cells(html)
+
+
 def on_page_markdown(
     markdown: str, page: Any, config: Any, **kwargs: Any
 ) -> str:

@@ -333,7 +333,7 @@ def test_a_page_offers_its_program_for_download(
         served.body()
         == (site.root / "downloads" / "create_webhook.py").read_bytes()
     )
-    assert f"({len(served.body()) / 1024:.1f} KB)" in shown
+    assert f"({len(served.body()) / 1024:.1f} KB, read it)" in shown
     assert 'python -m pip install "requests' in shown
 
 
@@ -344,6 +344,9 @@ def test_a_page_offers_its_program_for_download(
 # shown is enough.
 SEARCHES = {
     "409": ("create-webhook/", 3),
+    "ngrok": ("endpoint/", 3),
+    "API_TRACK": (re.compile(r"payloads|events|status-codes"), 3),
+    "x-yourstore-timestamp": ("verify-signatures/", 3),
     "DE": ("status-codes/", 10),
     "carrier_connected": ("events/", 1),
     "signature": (re.compile(r"signature", re.IGNORECASE), 3),
