@@ -337,6 +337,25 @@ def test_a_page_offers_its_program_for_download(
     assert 'python -m pip install "requests' in shown
 
 
+OVERFLOWING_TABLES = """() => [...document.querySelectorAll(
+    '.md-typeset__scrollwrap, .md-typeset__table')]
+    .filter(e => e.scrollWidth > e.clientWidth + 1)
+    .map(e => (e.querySelector('th') || {innerText: '?'}).innerText)"""
+
+
+def test_no_table_needs_sideways_scrolling_on_a_phone(
+    reader: tuple[Page, Watch], site: Site
+) -> None:
+    page, _ = reader
+    page.set_viewport_size({"width": 390, "height": 844})
+    wide = {}
+    for doc in pages():
+        visit(page, site.url(html_path(doc).removesuffix("index.html")))
+        if found := page.evaluate(OVERFLOWING_TABLES):
+            wide[doc] = found
+    assert wide == {}
+
+
 # The term a reader types; the page it must find (a path, or a pattern its
 # title or address matches); and how high that page must rank. Search matches
 # prefixes as the reader types, so a two-letter code such as "DE" also finds
