@@ -29,6 +29,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -56,30 +57,31 @@ def transcript_status(block: Block) -> int | None:
     return int(match[1]) if match else None
 
 
+def _embedded(block: Block) -> bool:
+    """Written as named sections of ``snippets/`` (the build embeds them)."""
+    fence = written_fences(block.page).get(_line(block))
+    return bool(fence and programs.section_refs(fence.body))
+
+
+# Each language's claim: the kind of check, if the block is written as that
+# kind must be. Shell languages and plain text are claimed below.
+CLAIMS: dict[str, Callable[[Block], str | None]] = {
+    "python": lambda b: "python" if _embedded(b) else None,
+    "nginx": lambda b: "config" if _embedded(b) else None,  # see nginx -t
+    "json": lambda b: (
+        "json" if b.attrs.get("data-schema") in schemas.SCHEMAS else None
+    ),
+    "http": lambda b: "http",
+}
+
+
 def kind(block: Block) -> str | None:
     """The kind of check that proves ``block``, or None: unclaimed."""
-    if block.lang == "python":
-        fence = written_fences(block.page).get(_line(block))
-        if fence and programs.section_refs(fence.body) is not None:
-            return "python"
-        return None
-    if block.lang == "nginx":  # nginx -t proves it (test_receive_production)
-        fence = written_fences(block.page).get(_line(block))
-        refs = programs.section_refs(fence.body) if fence else None
-        return "config" if refs else None
-    if block.lang == "json":
-        return (
-            "json"
-            if block.attrs.get("data-schema") in schemas.SCHEMAS
-            else None
-        )
+    if block.lang in CLAIMS:
+        return CLAIMS[block.lang](block)
     if transcript_status(block) is not None:
         return "transcript"
-    if block.lang == "http":
-        return "http"
-    if block.lang in replay.SHELL_LANGS:
-        return "shell"
-    return None
+    return "shell" if block.lang in replay.SHELL_LANGS else None
 
 
 def _line(block: Block) -> int:
