@@ -213,8 +213,8 @@ def main() -> None:
     key_dir = Path(os.environ.get(KEY_DIR_ENV) or DEFAULT_KEY_DIR)
     private_key, key_id = load_or_create_key_pair(key_dir)
     jwks = key_dir / "jwks.json"
-    print(f"Signing as {key_id}; a receiver started with --local-keys {jwks}")
-    print("accepts what it sends.")
+    print(f"Signing as {key_id}.")
+    print(f"A receiver started with --local-keys {jwks} accepts it.")
     failed = 0
     for event in events if args.event == "all" else [args.event]:
         try:

@@ -6,7 +6,8 @@ It does four things, in this order, and nothing else rewrites a page:
 1. gives every fenced block the line it was written on (``fences.py``), so
    the tests can find the fence each block of the built HTML came from;
 2. replaces each marker with what it stands for: a table or the example
-   deliveries (``tables.py``), or the box that offers a page's complete
+   deliveries (``tables.py``), the list of every page (``pages.py``), or
+   the box that offers a page's complete
    program for download (``<!-- download:create_webhook.py -->``);
 3. writes, in front of each Python block made of named sections of
    ``snippets/``, the imports those sections use (``programs.py``), so a
@@ -29,7 +30,15 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from docs._hooks import fences, programs, tables  # noqa: E402
+from mkdocs.utils.meta import get_data  # noqa: E402
+
+from docs._hooks import (  # noqa: E402
+    fences,
+    glossary,
+    pages,
+    programs,
+    tables,
+)
 from docs._hooks.settings_hook import substitute  # noqa: E402
 
 DOWNLOAD = re.compile(
@@ -120,9 +129,10 @@ def wrap(words: list[str], width: int = 79) -> list[str]:
     return lines
 
 
-def _expand(markdown: str, page: str, site_url: str) -> str:
+def _expand(markdown: str, page: str, site_url: str, listing: str = "") -> str:
     """``markdown`` with every marker replaced, its fences numbered
-    ``<marker line>+<n>``."""
+    ``<marker line>+<n>``; ``listing`` is what ``<!-- pages -->`` stands
+    for."""
 
     def generated(match: re.Match[str], text: str) -> str:
         line = markdown.count("\n", 0, match.start()) + 1
@@ -139,7 +149,11 @@ def _expand(markdown: str, page: str, site_url: str) -> str:
         )
         return generated(match, indented)
 
-    return DOWNLOAD.sub(download, tables.MARKER.sub(marker, markdown))
+    expanded = DOWNLOAD.sub(download, tables.MARKER.sub(marker, markdown))
+    expanded = glossary.MARKER.sub(
+        lambda _: glossary.page_markdown(), expanded
+    )
+    return pages.MARKER.sub(lambda _: listing, expanded)
 
 
 def _with_imports(markdown: str) -> str:
@@ -158,10 +172,26 @@ def _with_imports(markdown: str) -> str:
     return "\n".join(lines)
 
 
-def prepare(markdown: str, page: str, site_url: str) -> str:
-    """The Markdown of ``page`` as MkDocs converts it."""
-    numbered = fences.number_fences(markdown)
-    expanded = _with_imports(_expand(numbered, page, site_url))
+def front_matter_lines(source: str) -> int:
+    """How many lines of ``source`` (a page as written) its front matter
+    takes, MkDocs having removed them before the hook sees the page."""
+    body, _ = get_data(source)
+    return source[: len(source) - len(body)].count("\n")
+
+
+def prepare(
+    markdown: str,
+    page: str,
+    site_url: str,
+    listing: str = "",
+    skipped: int = 0,
+) -> str:
+    """The Markdown of ``page`` as MkDocs converts it; ``listing`` is the
+    list of every page, for the page that shows it; ``skipped`` is how many
+    lines of front matter came before ``markdown`` in the file, so that a
+    block's line is its line in the file (blank lines stand in for them)."""
+    numbered = fences.number_fences("\n" * skipped + markdown)
+    expanded = _with_imports(_expand(numbered, page, site_url, listing))
     return substitute(expanded, page)
 
 
@@ -201,11 +231,20 @@ def label_cells(html: str) -> str:
     return TABLE.sub(table, html)
 
 
-def on_page_content(html: str, **kwargs: Any) -> str:
-    return label_cells(html)
+def on_page_content(html: str, page: Any, **kwargs: Any) -> str:
+    return glossary.link_first_uses(label_cells(html), page.file.src_uri)
 
 
 def on_page_markdown(
-    markdown: str, page: Any, config: Any, **kwargs: Any
+    markdown: str, page: Any, config: Any, files: Any, **kwargs: Any
 ) -> str:
-    return prepare(markdown, page.file.src_uri, config["site_url"])
+    here = page.file.src_uri
+    listing = ""
+    if pages.MARKER.search(markdown):
+
+        def read(path: str) -> str:
+            return str(files.get_file_from_path(path).content_string)
+
+        listing = pages.table(config["nav"], here, read)
+    skipped = front_matter_lines(page.file.content_string)
+    return prepare(markdown, here, config["site_url"], listing, skipped)

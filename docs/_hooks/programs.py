@@ -190,6 +190,11 @@ PROGRAMS: tuple[Program, ...] = (
             *_sections("send_test_event", "keys sign send main"),
         ),
     ),
+    Program(
+        "reconcile.py",
+        "troubleshooting.md",
+        (SETTINGS, CLIENT, INBOX, *_sections("reconcile", "catch-up main")),
+    ),
 )
 
 

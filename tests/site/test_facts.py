@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from docs._hooks import programs
 from snippets import settings
 from tests.support import checks, facts
 from tests.support.shell import Context
@@ -14,8 +15,11 @@ from tests.support.site import article, pages
 
 
 def _context(site, doc) -> Context:
+    """A command named in prose may be any program of the site (the prose
+    links to its page); a block's commands may only use its page's."""
     page = checks.Page(site, doc)
-    return Context(doc, page.downloads, page.variables())
+    every = {p.name: site.download(p.name) for p in programs.PROGRAMS}
+    return Context(doc, every, page.variables())
 
 
 @pytest.mark.parametrize("doc", pages())

@@ -95,6 +95,7 @@ def test_running_the_module_serves_on_loopback_port_5000(
     assert started == {"host": "127.0.0.1", "port": 5000}
 
 
+@pytest.mark.xdist_group("port-5000")
 def test_the_download_serves_as_the_page_says(reader):
     """``python endpoint.py`` (port 5000), in a folder holding the download;
     if something else holds port 5000, the same app on another port."""

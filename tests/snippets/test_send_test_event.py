@@ -441,7 +441,7 @@ def test_the_pages_loop_sends_stores_and_processes_every_event(
 
     assert sent.returncode == 0, sent.stderr
     lines = sent.stdout.splitlines()
-    assert "--local-keys .local/webhook-keys/jwks.json" in lines[0]
+    assert "--local-keys .local/webhook-keys/jwks.json" in lines[1]
     assert [line.split(":")[0] for line in lines[2:]] == [
         e.value for e in catalog.EVENTS
     ]

@@ -75,10 +75,16 @@ CLAIMS: dict[str, Callable[[Block], str | None]] = {
 }
 
 
+# Pages whose printed outputs a test of their own compares with what ran.
+OUTPUTS = {"quickstart.md": "tests/site/test_quickstart.py"}
+
+
 def kind(block: Block) -> str | None:
     """The kind of check that proves ``block``, or None: unclaimed."""
     if block.lang in CLAIMS:
         return CLAIMS[block.lang](block)
+    if "data-output" in block.attrs and block.page in OUTPUTS:
+        return "output"
     if transcript_status(block) is not None:
         return "transcript"
     return "shell" if block.lang in replay.SHELL_LANGS else None
@@ -452,7 +458,14 @@ def config_problems(block: Block, page: Page) -> list[str]:
     return [] if block.text.strip() else ["an empty configuration"]
 
 
+def output_problems(block: Block, page: Page) -> list[str]:
+    """What a command prints: ``OUTPUTS`` names the test that runs the page's
+    commands and compares; here, only that the block says something."""
+    return [] if block.text.strip() else ["an empty output"]
+
+
 CHECKS = {
+    "output": output_problems,
     "config": config_problems,
     "python": python_problems,
     "json": json_problems,

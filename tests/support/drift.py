@@ -256,6 +256,7 @@ def run_tests(root: Path, basetemp: Path, *selection: str) -> tuple[int, set]:
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(root))
     shutil.rmtree(basetemp, ignore_errors=True)
     command = [sys.executable, "-m", "pytest", "-q", "-rfE", "-n", "auto"]
+    command += ["--dist", "loadgroup"]
     command += ["-p", "no:cacheprovider", "-m", "not browser and not load"]
     command += [f"--basetemp={basetemp}", "--no-cov", *selection]
     result = subprocess.run(

@@ -93,7 +93,15 @@ def nav_pages() -> list[str]:
 @cache
 def prepared_markdown(page: str) -> str:
     """The page as MkDocs converts it (``docs/_hooks/build.py``)."""
-    return build.prepare(raw_markdown(page), page, site_url())
+    source = raw_markdown(page)
+    skipped = build.front_matter_lines(source)
+    body = "\n".join(source.split("\n")[skipped:])
+    listing = (
+        build.pages.table(_config()["nav"], page, raw_markdown)
+        if build.pages.MARKER.search(body)
+        else ""
+    )
+    return build.prepare(body, page, site_url(), listing, skipped)
 
 
 @cache
