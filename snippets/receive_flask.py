@@ -11,7 +11,7 @@ snippets.inbox`` processes them.
 from functools import cache
 
 from flask import Flask, request
-from werkzeug.exceptions import ClientDisconnected
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 # --8<-- [end:imports]
 import logging
@@ -58,7 +58,15 @@ def hung_up(error: ClientDisconnected) -> tuple[str, int]:
 
 @app.post("/webhooks", provide_automatic_options=False)  # OPTIONS: 405
 def receive() -> tuple[str, int]:
-    body = request.get_data(cache=False)  # the raw bytes that were signed
+    try:
+        body = request.get_data(cache=False)  # the raw bytes that were signed
+    except HTTPException:
+        raise  # 413, or a hang-up Werkzeug noticed (see hung_up)
+    except Exception as error:  # the server's own, e.g. a bad chunk size
+        log.warning("a body that could not be read: %s", error)
+        return "the body could not be read", 400
+    if len(body) < (request.content_length or 0):  # gunicorn: a hang-up
+        return hung_up(ClientDisconnected())
     if len(body) > MAX_BODY:
         return "the body is larger than 1 MiB", 413
     try:
