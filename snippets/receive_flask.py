@@ -19,6 +19,7 @@ import os
 import sqlite3
 
 from snippets.inbox import INBOX_PATH, Inbox, is_delivery, parse_delivery
+from snippets.settings import head_too_large
 from snippets.verify_signatures import (
     SignatureError,
     platform_keys,
@@ -44,8 +45,17 @@ def inbox() -> Inbox:
 
 @app.before_request
 def only_webhooks() -> tuple[str, int] | None:
+    # The size limits first, whatever the server checked: the request line
+    # as sent (RAW_URI) and each header line, as gunicorn measures them.
+    environ = request.environ
+    target = environ.get("RAW_URI", request.full_path)
+    line = f"{request.method} {target} {environ.get('SERVER_PROTOCOL')}"
+    headers = [len(name) + len(value) + 4 for name, value in request.headers]
+    refused = head_too_large(len(line), headers)
+    if refused is not None:
+        return refused
     # Flask's routing takes "//webhooks" for "/webhooks": refuse the rest.
-    if request.environ.get("PATH_INFO") != "/webhooks":
+    if environ.get("PATH_INFO") != "/webhooks":
         return "not found", 404
     return None
 

@@ -39,3 +39,31 @@ KEY_ID_HEADER = f"x-{PRODUCT_SLUG}-rsa-sha256-key-id"
 SIGNATURE_HEADER = f"x-{PRODUCT_SLUG}-rsa-sha256-signature"
 TIMESTAMP_HEADER = f"x-{PRODUCT_SLUG}-timestamp"
 # --8<-- [end:signatures]
+
+# The receivers embed this section: how much of a request they read before
+# the body. A delivery's request line is about 25 bytes and its headers are
+# about 8 lines of under 400 bytes each.
+# --8<-- [start:limits]
+MAX_REQUEST_LINE = 4094  # bytes: method, target and HTTP version
+MAX_HEADER_LINES = 50
+MAX_HEADER_LINE = 8190  # bytes: name, ": ", value and the line break
+
+
+def head_too_large(
+    request_line: int, header_lines: list[int]
+) -> tuple[str, int] | None:
+    """The answer to a request line or headers over the limits, or None.
+
+    ``request_line`` is its length in bytes; ``header_lines`` the length of
+    each header line.
+    """
+    if request_line > MAX_REQUEST_LINE:
+        return f"the request line is over {MAX_REQUEST_LINE} bytes", 414
+    if len(header_lines) > MAX_HEADER_LINES:
+        return f"more than {MAX_HEADER_LINES} header lines", 431
+    if max(header_lines, default=0) > MAX_HEADER_LINE:
+        return f"a header line is over {MAX_HEADER_LINE} bytes", 431
+    return None
+
+
+# --8<-- [end:limits]

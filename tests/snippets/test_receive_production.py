@@ -28,6 +28,8 @@ from tests.support import production
 from tests.support.fake_api import FakeApi
 from tests.support.receivers import (
     Signer,
+    heads_at_the_limits,
+    raw_answer,
     stored,
     stranger_key,
 )
@@ -380,6 +382,18 @@ def test_a_client_that_hangs_up_mid_body_is_one_log_line(stack: Stack):
         if "POST /webhooks" not in line  # uvicorn's access log line
     ]
     assert new == ["a client hung up before sending the whole body"], new
+
+
+def test_both_servers_refuse_at_the_same_limits(stack: Stack, signer: Signer):
+    """At a limit a genuine delivery gets 204; a byte or a line past it, 414
+    or 431: gunicorn's options and the receivers' own checks agree."""
+    heads = heads_at_the_limits(signer)
+    before = len(stored(stack.inbox))
+
+    answers = {h.label: raw_answer(stack.app.url, h.data) for h in heads}
+
+    assert answers == {head.label: str(head.status) for head in heads}
+    assert len(stored(stack.inbox)) == before + 3
 
 
 # ---------------------------------------------------------- page and tools

@@ -1,8 +1,9 @@
 """The receivers under their documented production commands, and nginx in
 front of them with the documented configuration.
 
-The commands are read from ``docs/receive.md`` and the nginx server block
-from ``snippets/nginx-webhooks.conf`` (the file the page embeds), so what is
+The commands are read from ``docs/receive.md`` (placeholders filled as the
+build fills them) and the nginx server block from
+``snippets/nginx-webhooks.conf`` (the file the page embeds), so what is
 tested is what the page says. Only what a test must change is changed: the
 address (a socket the test holds, so a restarting server loses no
 connection), the inbox file, the platform's key set (a fake served on
@@ -30,6 +31,7 @@ from cryptography.x509.oid import NameOID
 
 from docs._hooks.fences import fences
 from docs._hooks.programs import section
+from docs._hooks.settings_hook import substitute
 from tests.support.paths import ROOT
 from tests.support.shell import commands as shell_commands
 
@@ -40,7 +42,7 @@ NGINX = Path("/usr/sbin/nginx")
 def page_command(kind: str) -> tuple[dict[str, str], list[str]]:
     """The environment and the words of the page's production command."""
     program = {"flask": "gunicorn", "fastapi": "uvicorn"}[kind]
-    for fence in fences(PAGE.read_text()):
+    for fence in fences(substitute(PAGE.read_text(), PAGE.name)):
         if fence.lang != "bash":
             continue
         commands = shell_commands(fence.body)
