@@ -24,7 +24,7 @@ from snippets import catalog
 from snippets.payloads import sample_delivery
 from snippets.send_test_event import sign_delivery
 from snippets.settings import KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
-from tests.support import production
+from tests.support import load, production
 from tests.support.fake_api import FakeApi
 from tests.support.receivers import (
     Signer,
@@ -394,6 +394,36 @@ def test_both_servers_refuse_at_the_same_limits(stack: Stack, signer: Signer):
 
     assert answers == {head.label: str(head.status) for head in heads}
     assert len(stored(stack.inbox)) == before + 3
+
+
+# ----------------------------------------------------------------------- load
+@pytest.mark.load
+@pytest.mark.parametrize("kill", load.KILLS)
+def test_under_load_a_kill_loses_nothing_and_processes_no_update_twice(
+    receiver,
+    key_server: str,
+    signer: Signer,
+    kill: str,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+):
+    """1,000 deliveries, a fifth of them twice, with ``kill -9`` halfway;
+    the figures go to load-<receiver>-<kill>.json in pytest's base temp."""
+    figures = load.run(receiver.kind, kill, tmp_path, key_server, signer)
+
+    out = tmp_path_factory.getbasetemp() / f"load-{receiver.kind}-{kill}.json"
+    out.write_text(figures.as_json())
+    print(f"\n{figures.summary()}")
+    assert figures.deliveries >= 1000
+    assert figures.copies >= 1200
+    assert figures.lost == 0
+    assert figures.not_acknowledged == 0
+    assert figures.doubled == 0
+    assert figures.broken_rule == []
+    assert figures.thin_repeats >= 50  # the rule was put to the test
+    assert "killed" in figures.killed
+    assert figures.statuses.get("failed", 0) > 0  # requests cut in flight
+    assert figures.notes == []
 
 
 # ---------------------------------------------------------- page and tools

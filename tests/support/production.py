@@ -153,7 +153,9 @@ class ProductionServer:
             time.sleep(0.1)
 
     def kill_worker(self) -> int:
-        pid = self.workers()[0]
+        """kill -9 the worker holding the most connections (one worker may
+        have accepted them all); its server is left to replace it."""
+        pid = max(self.workers(), key=_sockets)
         os.kill(pid, signal.SIGKILL)
         return pid
 
@@ -182,6 +184,16 @@ class ProductionServer:
         text = self.output()
         self.log.close()
         return text
+
+
+def _sockets(pid: int) -> int:
+    """How many sockets a process holds open."""
+    count = 0
+    with contextlib.suppress(OSError):  # gone, or closing its files
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                count += os.readlink(fd).startswith("socket:")
+    return count
 
 
 def _cmdline(pid: int) -> str:
