@@ -465,3 +465,16 @@ def test_a_broken_nginx_configuration_fails_nginx_t(tmp_path):
     )
 
     assert production.nginx_test(config).returncode != 0
+
+
+def test_without_nginx_its_tests_skip_with_a_reason_except_under_ci(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setattr(production, "NGINX", tmp_path / "no-nginx")
+    monkeypatch.delenv("CI", raising=False)
+
+    assert "apt-get install nginx-light" in production.skip_without_nginx()
+
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(AssertionError, match=r"\.ci/run installs nginx"):
+        production.skip_without_nginx()
