@@ -1,5 +1,6 @@
 """The one place where the platform's name, API base URL and header names are
-set, and where the examples read what you put in the environment.
+set, with the size limits both receivers hold requests to, and where the
+examples read what you put in the environment.
 
 Pages read these values through the docs build hook; every program you
 download that talks to the API starts with the ``settings`` section.

@@ -253,7 +253,42 @@ WRONG_PATHS = (
 )
 
 
+_LONG = "a" * (MAX_REQUEST_LINE - len("POST /webhooks? HTTP/1.1") + 1)
+
+
+def _padded(pads: list[tuple[str, str]]) -> Callable[[Signer], tuple]:
+    return lambda s: ("POST", [*s.headers(GOOD).items(), *pads], GOOD)
+
+
 BAD_DELIVERIES: list[Bad] = [
+    Bad(
+        "a request line one byte too long",
+        "Line too long",
+        _genuine("POST"),
+        "/webhooks?" + _LONG,
+    ),
+    Bad(
+        "a request line too long, to another path",
+        "Line too long",
+        _genuine("POST"),
+        "/elsewhere?" + _LONG,
+    ),
+    Bad(
+        "a request line too long, a GET",
+        "Line too long",
+        _genuine("GET"),
+        "/webhooks?" + _LONG + "a",
+    ),
+    Bad(
+        f"more than {MAX_HEADER_LINES} header lines",
+        "Headers too large",
+        _padded([(f"X-Pad-{n}", "1") for n in range(MAX_HEADER_LINES)]),
+    ),
+    Bad(
+        "a header line one byte too long",
+        "Headers too large",
+        _padded([("X-Pad", "a" * (MAX_HEADER_LINE - len("X-Pad: \r\n") + 1))]),
+    ),
     Bad("a body over 1 MiB, signed", "Too large", _signed(b"x" * (MIB + 1))),
     Bad(
         "a body over 1 MiB, unsigned",
