@@ -4,6 +4,9 @@ What both receivers must do is in ``test_receive.py``; this module holds
 what is particular to FastAPI.
 """
 
+import asyncio
+import logging
+
 from fastapi.testclient import TestClient
 
 from snippets import receive_fastapi
@@ -48,3 +51,41 @@ def test_running_the_module_serves_on_port_5000(monkeypatch, run_main):
     namespace = run_main("snippets.receive_fastapi")
 
     assert calls == [(namespace["app"], {"host": "127.0.0.1", "port": 5000})]
+
+
+def test_a_client_that_hangs_up_mid_body_is_a_400_and_one_log_line(caplog):
+    """The server tells the app the client is gone (``http.disconnect``)
+    before the body is complete."""
+    messages = [
+        {"type": "http.request", "body": b'{"resource', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent = []
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/webhooks",
+        "raw_path": b"/webhooks",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"content-length", b"100")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 5000),
+    }
+    with caplog.at_level(logging.WARNING, logger="webhooks"):
+        asyncio.run(receive_fastapi.app(scope, receive, send))
+
+    assert sent[0]["status"] == 400
+    assert [r.getMessage() for r in caplog.records] == [
+        "a client hung up before sending the whole body"
+    ]
