@@ -18,9 +18,11 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from starlette.middleware.base import RequestResponseEndpoint
 from starlette.requests import ClientDisconnect
 
 from snippets.inbox import INBOX_PATH, Inbox, is_delivery, parse_delivery
+from snippets.settings import head_too_large
 from snippets.verify_signatures import (
     LocalKeySet,
     SignatureError,
@@ -47,6 +49,25 @@ app.state.signing_keys = platform_keys()  # fetched when first needed
 @cache
 def inbox() -> Inbox:
     return Inbox(INBOX_PATH)  # on first use: in each worker process
+
+
+@app.middleware("http")
+async def within_limits(
+    request: Request, call_next: RequestResponseEndpoint
+) -> Response:
+    """Refuse a request line or headers over the limits, on any path:
+    uvicorn takes as much as arrives at once."""
+    scope = request.scope  # the request line and headers, as sent
+    query = scope["query_string"]
+    target = scope.get("raw_path") or scope["path"].encode()
+    target += b"?" + query if query else b""
+    version = f"HTTP/{scope['http_version']}"
+    line = f"{request.method} {target.decode('latin-1')} {version}"
+    headers = [len(name) + len(value) + 4 for name, value in scope["headers"]]
+    refused = head_too_large(len(line), headers)
+    if refused is not None:
+        return Response(*refused)
+    return await call_next(request)
 
 
 async def read_body(request: Request) -> bytes | None:

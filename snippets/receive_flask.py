@@ -16,9 +16,10 @@ from functools import cache
 from pathlib import Path
 
 from flask import Flask, request
-from werkzeug.exceptions import ClientDisconnected
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from snippets.inbox import INBOX_PATH, Inbox, is_delivery, parse_delivery
+from snippets.settings import head_too_large
 from snippets.verify_signatures import (
     LocalKeySet,
     SignatureError,
@@ -48,8 +49,17 @@ def inbox() -> Inbox:
 
 @app.before_request
 def only_webhooks() -> tuple[str, int] | None:
+    # The size limits first, whatever the server checked: the request line
+    # as sent (RAW_URI) and each header line, as gunicorn measures them.
+    environ = request.environ
+    target = environ.get("RAW_URI", request.full_path)
+    line = f"{request.method} {target} {environ.get('SERVER_PROTOCOL')}"
+    headers = [len(name) + len(value) + 4 for name, value in request.headers]
+    refused = head_too_large(len(line), headers)
+    if refused is not None:
+        return refused
     # Flask's routing takes "//webhooks" for "/webhooks": refuse the rest.
-    if request.environ.get("PATH_INFO") != "/webhooks":
+    if environ.get("PATH_INFO") != "/webhooks":
         return "not found", 404
     return None
 
@@ -66,7 +76,15 @@ def hung_up(error: ClientDisconnected) -> tuple[str, int]:
 # --8<-- [start:receive]
 @app.post("/webhooks", provide_automatic_options=False)  # OPTIONS: 405
 def receive() -> tuple[str, int]:
-    body = request.get_data(cache=False)  # the raw bytes that were signed
+    try:
+        body = request.get_data(cache=False)  # the raw bytes that were signed
+    except HTTPException:
+        raise  # 413, or a hang-up Werkzeug noticed (see hung_up)
+    except Exception as error:  # the server's own, e.g. a bad chunk size
+        log.warning("a body that could not be read: %s", error)
+        return "the body could not be read", 400
+    if len(body) < (request.content_length or 0):  # gunicorn: a hang-up
+        return hung_up(ClientDisconnected())
     if len(body) > MAX_BODY:
         return "the body is larger than 1 MiB", 413
     try:

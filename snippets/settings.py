@@ -1,5 +1,6 @@
 """The one place where the platform's name, API base URL and header names are
-set, and where the examples read what you put in the environment.
+set, with the size limits both receivers hold requests to, and where the
+examples read what you put in the environment.
 
 Pages read these values through the docs build hook; every program you
 download that talks to the API starts with the ``settings`` section.
@@ -39,3 +40,31 @@ KEY_ID_HEADER = f"x-{PRODUCT_SLUG}-rsa-sha256-key-id"
 SIGNATURE_HEADER = f"x-{PRODUCT_SLUG}-rsa-sha256-signature"
 TIMESTAMP_HEADER = f"x-{PRODUCT_SLUG}-timestamp"
 # --8<-- [end:signatures]
+
+# The receivers embed this section: how much of a request they read before
+# the body. A delivery's request line is about 25 bytes and its headers are
+# about 8 lines of under 400 bytes each.
+# --8<-- [start:limits]
+MAX_REQUEST_LINE = 4094  # bytes: method, target and HTTP version
+MAX_HEADER_LINES = 50
+MAX_HEADER_LINE = 8190  # bytes: name, ": ", value and the line break
+
+
+def head_too_large(
+    request_line: int, header_lines: list[int]
+) -> tuple[str, int] | None:
+    """The answer to a request line or headers over the limits, or None.
+
+    ``request_line`` is its length in bytes; ``header_lines`` the length of
+    each header line.
+    """
+    if request_line > MAX_REQUEST_LINE:
+        return f"the request line is over {MAX_REQUEST_LINE} bytes", 414
+    if len(header_lines) > MAX_HEADER_LINES:
+        return f"more than {MAX_HEADER_LINES} header lines", 431
+    if max(header_lines, default=0) > MAX_HEADER_LINE:
+        return f"a header line is over {MAX_HEADER_LINE} bytes", 431
+    return None
+
+
+# --8<-- [end:limits]

@@ -231,8 +231,31 @@ def label_cells(html: str) -> str:
     return TABLE.sub(table, html)
 
 
+TASK = re.compile(
+    r'(<li class="task-list-item"><label class="task-list-control">)'
+    r"<input (?P<attrs>[^>]*)/?>(?P<rest>.*?)</li>",
+    re.DOTALL,
+)
+
+
+def label_tasks(html: str) -> str:
+    """Name each checkbox of a task list by its item's text, for screen
+    readers: pymdownx.tasklist leaves the label around it empty."""
+
+    def task(match: re.Match[str]) -> str:
+        words = " ".join(TAG.sub("", match["rest"]).split())
+        name = words.split(". ", 1)[0].split(" (", 1)[0].replace('"', "&quot;")
+        return (
+            f'{match[1]}<input aria-label="{name}" {match["attrs"]}/>'
+            f"{match['rest']}</li>"
+        )
+
+    return TASK.sub(task, html)
+
+
 def on_page_content(html: str, page: Any, **kwargs: Any) -> str:
-    return glossary.link_first_uses(label_cells(html), page.file.src_uri)
+    html = label_tasks(label_cells(html))
+    return glossary.link_first_uses(html, page.file.src_uri)
 
 
 def on_page_markdown(

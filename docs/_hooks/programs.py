@@ -70,6 +70,7 @@ def _sections(module: str, names: str) -> tuple[str, ...]:
 
 SETTINGS = "snippets/settings.py:settings"
 SIGNATURES = "snippets/settings.py:signatures"
+LIMITS = "snippets/settings.py:limits"
 CLIENT = "snippets/client.py:client"
 VERIFIER = "snippets/verify_signatures.py:verifier"
 INBOX = "snippets/inbox.py:inbox"
@@ -154,6 +155,7 @@ PROGRAMS: tuple[Program, ...] = (
         (
             SETTINGS,
             SIGNATURES,
+            LIMITS,
             VERIFIER,
             INBOX,
             *_sections("receive_flask", "receiver main"),
@@ -165,6 +167,7 @@ PROGRAMS: tuple[Program, ...] = (
         (
             SETTINGS,
             SIGNATURES,
+            LIMITS,
             VERIFIER,
             INBOX,
             *_sections("receive_fastapi", "receiver main"),

@@ -403,3 +403,25 @@ def test_the_download_says_when_the_key_is_refused(reader, api_env):
     assert answer.returncode == 1
     assert answer.stderr.startswith("The key does not work: 401 unauthorized")
     assert "wrong" not in answer.stderr
+
+
+# ------------------------------------------ the module's main, in-process
+def test_running_the_module_counts_the_webhooks(fake_api, capsys, run_main):
+    create_webhook(api_session(), "https://example.com/webhooks", "track")
+
+    run_main("snippets.client")
+
+    assert capsys.readouterr().out == (
+        "Your key works: the account has 1 webhook(s).\n"
+    )
+
+
+def test_running_the_module_without_the_key_says_so(monkeypatch, run_main):
+    monkeypatch.delenv(settings.API_KEY_ENV, raising=False)
+
+    with pytest.raises(SystemExit) as exited:
+        run_main("snippets.client")
+
+    assert exited.value.code == (
+        f"The key does not work: Set {settings.API_KEY_ENV} to your API key."
+    )

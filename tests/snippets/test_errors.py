@@ -239,3 +239,64 @@ def test_the_download_says_what_to_do_after_one_job(reader, api_env):
     assert refused.returncode == 1
     assert refused.stderr.startswith("Stop and fix the key: 401 unauthorized")
     assert refused.stderr.count("\n") == 1
+
+
+# ------------------------------------------ the module's main, in-process
+def test_running_the_module_runs_one_job(fake_api, capsys, run_main):
+    run_main("snippets.errors")
+
+    assert capsys.readouterr().out == "Done: nothing more to do.\n"
+    assert [c.method for c in fake_api.calls] == ["GET"]
+
+
+def test_running_the_module_says_when_to_run_it_again(
+    fake_api, capsys, run_main
+):
+    fake_api.rate_limit = 0
+
+    run_main("snippets.errors")
+
+    out = capsys.readouterr().out
+    assert out.startswith("Run it again in 60 s: the API asked us to wait: ")
+    assert "rate_limit_exceeded" in out
+
+
+def test_running_the_module_says_when_not_to_run_it_again(
+    fake_api, capsys, monkeypatch
+):
+    import snippets.errors
+
+    monkeypatch.setattr(
+        snippets.errors,
+        "run_api_job",
+        lambda job: Outcome(False, None, "nothing to act on"),
+    )
+
+    snippets.errors.main()
+
+    assert capsys.readouterr().out == (
+        "Do not run it again: nothing to act on\n"
+    )
+
+
+def test_running_the_module_with_a_bad_key_stops(
+    fake_api, monkeypatch, run_main
+):
+    monkeypatch.setenv(settings.API_KEY_ENV, "wrong")
+
+    with pytest.raises(SystemExit) as exited:
+        run_main("snippets.errors")
+
+    assert str(exited.value.code).startswith(
+        "Stop and fix the key: 401 unauthorized"
+    )
+    assert "wrong" not in str(exited.value.code)
+
+
+def test_running_the_module_without_the_key_says_so(monkeypatch, run_main):
+    monkeypatch.delenv(settings.API_KEY_ENV, raising=False)
+
+    with pytest.raises(SystemExit) as exited:
+        run_main("snippets.errors")
+
+    assert exited.value.code == f"Set {settings.API_KEY_ENV} to your API key."

@@ -704,3 +704,15 @@ def test_status_with_a_folder_that_does_not_exist_says_so_in_one_line(
     assert "\n" not in message
     assert message.startswith(f"no folder {path.parent} for the inbox")
     assert not path.parent.exists()
+
+
+def test_running_the_module_with_an_unknown_command_shows_the_usage(
+    tmp_path, monkeypatch, run_main
+):
+    monkeypatch.setenv("YOURSTORE_INBOX_PATH", str(tmp_path / "u.sqlite3"))
+    monkeypatch.setattr(sys, "argv", ["inbox", "statsu"])
+
+    with pytest.raises(SystemExit) as exited:
+        run_main("snippets.inbox")
+
+    assert exited.value.code == "usage: python inbox.py [status | requeue]"

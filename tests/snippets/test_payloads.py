@@ -221,3 +221,24 @@ def test_the_samples_name_each_event_as_the_catalog_does():
         e.value: e.resource_type for e in catalog.EVENTS
     }
     assert list(payloads.RESOURCE_PATHS) == [e.value for e in catalog.EVENTS]
+
+
+@pytest.mark.parametrize(
+    "stdin",
+    [
+        "not json",
+        json.dumps({"resource_type": "API_BATCH"}),
+        json.dumps({"resource_url": "https://example.com/x"}),
+    ],
+)
+def test_running_the_module_on_a_bad_delivery_is_one_line(
+    fake_api, monkeypatch, run_main, stdin
+):
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+
+    with pytest.raises(SystemExit) as exited:
+        run_main("snippets.payloads")
+
+    assert str(exited.value.code).startswith("Nothing fetched: ")
+    assert fake_api.calls == []
+    assert fake_api.api_key not in str(exited.value.code)

@@ -28,6 +28,8 @@ from tests.support.receivers import (
     ThreadServer,
     check_property,
     documented_answers,
+    heads_at_the_limits,
+    raw_answer,
     requests_to_send,
     send,
     stored,
@@ -89,6 +91,19 @@ def test_a_bad_delivery_gets_its_documented_answer(
     assert status == documented_answers()[bad.case]
     assert "location" not in {name.lower() for name in answer}
     assert stored(inbox_path) == []
+
+
+def test_request_lines_and_headers_are_refused_past_the_limits_only(
+    server: ThreadServer, signer: Signer, inbox_path: Path
+):
+    """The receivers check the limits themselves, before the path and the
+    method: the same answers under any server."""
+    heads = heads_at_the_limits(signer)
+
+    answers = {head.label: raw_answer(server.url, head.data) for head in heads}
+
+    assert answers == {head.label: str(head.status) for head in heads}
+    assert len(stored(inbox_path)) == 3  # the three at the limits
 
 
 def test_the_inbox_unwritable_is_a_503_and_nothing_is_acknowledged(

@@ -4,7 +4,10 @@ What both receivers must do is in ``test_receive.py``; this module holds
 what is particular to FastAPI.
 """
 
+import asyncio
+import logging
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 
@@ -74,3 +77,48 @@ def test_local_keys_are_trusted_only_when_the_command_line_says_so(
     assert isinstance(keys, LocalKeySet)
     assert keys.path == jwks
     assert f"trusting the keys in {jwks}: testing only" in caplog.text
+
+
+def test_a_client_that_hangs_up_mid_body_is_a_400_and_one_log_line(caplog):
+    """The server tells the app the client is gone (``http.disconnect``)
+    before the body is complete."""
+    messages = [
+        {"type": "http.request", "body": b'{"resource', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent = []
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/webhooks",
+        "raw_path": b"/webhooks",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"content-length", b"100")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 5000),
+    }
+    # In a thread of its own: a browser test may have left an event loop
+    # running in this worker's main thread.
+    with (
+        caplog.at_level(logging.WARNING, logger="webhooks"),
+        ThreadPoolExecutor(1) as pool,
+    ):
+        pool.submit(
+            asyncio.run, receive_fastapi.app(scope, receive, send)
+        ).result()
+
+    assert sent[0]["status"] == 400
+    assert [r.getMessage() for r in caplog.records] == [
+        "a client hung up before sending the whole body"
+    ]

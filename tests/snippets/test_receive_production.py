@@ -1,5 +1,5 @@
 """Both receivers under their documented production commands, over real
-HTTP on 127.0.0.1 (page: docs/receive.md, "Run it in production").
+HTTP on 127.0.0.1 (page: docs/receive-production.md).
 
 The commands come from the page and the nginx server block from the file the
 page embeds (``tests/support/production.py``). The receivers verify with
@@ -24,11 +24,13 @@ from snippets import catalog
 from snippets.payloads import sample_delivery
 from snippets.send_test_event import sign_delivery
 from snippets.settings import KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
-from tests.support import production
+from tests.support import load, production
 from tests.support.fake_api import FakeApi
 from tests.support.reader import Reader
 from tests.support.receivers import (
     Signer,
+    heads_at_the_limits,
+    raw_answer,
     stored,
     stranger_key,
 )
@@ -390,6 +392,51 @@ def test_a_client_that_hangs_up_mid_body_is_one_log_line(stack: Stack):
     assert new == ["a client hung up before sending the whole body"], new
 
 
+def test_both_servers_refuse_at_the_same_limits(stack: Stack, signer: Signer):
+    """At a limit a genuine delivery gets 204; a byte or a line past it, 414
+    or 431: gunicorn's options and the receivers' own checks agree."""
+    heads = heads_at_the_limits(signer)
+    before = len(stored(stack.inbox))
+
+    answers = {h.label: raw_answer(stack.app.url, h.data) for h in heads}
+
+    assert answers == {head.label: str(head.status) for head in heads}
+    assert len(stored(stack.inbox)) == before + 3
+
+
+# ----------------------------------------------------------------------- load
+@pytest.mark.load
+@pytest.mark.parametrize("kill", load.KILLS)
+def test_under_load_a_kill_loses_nothing_and_processes_no_update_twice(
+    receiver,
+    key_server: str,
+    signer: Signer,
+    kill: str,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    built_site: Path,
+):
+    """1,000 deliveries, a fifth of them twice, with ``kill -9`` halfway;
+    the figures go to load-<receiver>-<kill>.json in pytest's base temp."""
+    figures = load.run(
+        receiver.kind, kill, tmp_path, key_server, signer, built_site
+    )
+
+    out = tmp_path_factory.getbasetemp() / f"load-{receiver.kind}-{kill}.json"
+    out.write_text(figures.as_json())
+    print(f"\n{figures.summary()}")
+    assert figures.deliveries >= 1000
+    assert figures.copies >= 1200
+    assert figures.lost == 0
+    assert figures.not_acknowledged == 0
+    assert figures.doubled == 0
+    assert figures.broken_rule == []
+    assert figures.thin_repeats >= 50  # the rule was put to the test
+    assert "killed" in figures.killed
+    assert figures.statuses.get("failed", 0) > 0  # requests cut in flight
+    assert figures.notes == []
+
+
 # ---------------------------------------------------------- page and tools
 @pytest.mark.parametrize("kind", ["flask", "fastapi"])
 def test_the_production_command_runs_workers_on_port_5000(kind):
@@ -429,3 +476,16 @@ def test_a_broken_nginx_configuration_fails_nginx_t(tmp_path):
     )
 
     assert production.nginx_test(config).returncode != 0
+
+
+def test_without_nginx_its_tests_skip_with_a_reason_except_under_ci(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setattr(production, "NGINX", tmp_path / "no-nginx")
+    monkeypatch.delenv("CI", raising=False)
+
+    assert "apt-get install nginx-light" in production.skip_without_nginx()
+
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(AssertionError, match=r"\.ci/run installs nginx"):
+        production.skip_without_nginx()

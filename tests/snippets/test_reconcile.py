@@ -112,3 +112,27 @@ def test_running_the_module_reports_a_refusal_in_one_line(
         run_main("snippets.reconcile")
 
     assert str(exited.value.code).startswith("Stopped: 404 not_found")
+
+
+def test_running_the_module_refuses_a_malformed_line(monkeypatch, run_main):
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("usps\n"))
+
+    with pytest.raises(SystemExit) as exited:
+        run_main("snippets.reconcile")
+
+    assert exited.value.code == (
+        "each line: a carrier code and a tracking number"
+    )
+
+
+def test_running_the_module_reports_what_it_stored(
+    fake_api, monkeypatch, run_main, tmp_path, capsys
+):
+    monkeypatch.setattr(inbox, "INBOX_PATH", str(tmp_path / "i.sqlite3"))
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO(""))
+
+    run_main("snippets.reconcile")
+
+    assert (
+        capsys.readouterr().out == "0 of 0 package(s) stored for the worker.\n"
+    )

@@ -2,6 +2,8 @@
 
 import importlib
 
+import pytest
+
 from snippets import settings
 
 
@@ -30,3 +32,20 @@ def test_the_api_base_can_be_pointed_elsewhere(monkeypatch):
 def test_every_timeout_is_finite():
     connect, read = settings.TIMEOUT
     assert 0 < connect < read <= 60
+
+
+@pytest.mark.parametrize(
+    ("line", "headers", "status"),
+    [
+        (settings.MAX_REQUEST_LINE, [settings.MAX_HEADER_LINE], None),
+        (settings.MAX_REQUEST_LINE + 1, [], 414),
+        (30, [10] * settings.MAX_HEADER_LINES, None),
+        (30, [10] * (settings.MAX_HEADER_LINES + 1), 431),
+        (30, [10, settings.MAX_HEADER_LINE + 1], 431),
+        (30, [], None),
+    ],
+)
+def test_a_head_is_refused_only_past_a_limit(line, headers, status):
+    refused = settings.head_too_large(line, headers)
+
+    assert (refused[1] if refused else None) == status

@@ -1,5 +1,6 @@
 """Tests for snippets/status_codes.py (page: docs/status-codes.md)."""
 
+import io
 import json
 import re
 
@@ -112,3 +113,45 @@ def test_the_download_prints_the_message_for_a_saved_delivery(reader):
     assert junk.returncode == 1
     assert junk.stderr.startswith("Expected a delivery in JSON")
     assert junk.stderr.count("\n") == 1
+
+
+# ------------------------------------------ the module's main, in-process
+@pytest.mark.parametrize(
+    ("stdin", "expected"),
+    [
+        (json.dumps(payloads.sample_delivery("track")), "message"),
+        (json.dumps(payloads.sample_delivery("rate")), "none"),
+    ],
+)
+def test_running_the_module_prints_the_message(
+    monkeypatch, capsys, run_main, stdin, expected
+):
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+
+    run_main("snippets.status_codes")
+
+    out = capsys.readouterr().out
+    if expected == "message":
+        track = payloads.sample_delivery("track")
+        assert out == f"{customer_message(track)}\n"
+    else:
+        assert out == "No message for this delivery.\n"
+
+
+@pytest.mark.parametrize(
+    "stdin",
+    [
+        "not json",
+        "[]",
+        '{"resource_type": "API_TRACK"}',
+        '{"resource_type": "API_TRACK", "data": 1}',
+    ],
+)
+def test_running_the_module_on_junk_is_one_line(monkeypatch, run_main, stdin):
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+
+    with pytest.raises(SystemExit) as exited:
+        run_main("snippets.status_codes")
+
+    assert str(exited.value.code).startswith("Expected a delivery in JSON")
+    assert "\n" not in str(exited.value.code)

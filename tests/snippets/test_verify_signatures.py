@@ -596,3 +596,14 @@ def test_the_pages_table_of_answers_is_what_the_code_answers(
         answered[error.reason] = error.status
 
     assert answered == _answer_table(built_site)
+
+
+def test_a_local_key_set_reads_the_sender_s_jwks_when_first_needed(tmp_path):
+    keys = vs.LocalKeySet(tmp_path / "jwks.json")  # no key pair yet
+    private_key, key_id = load_or_create_key_pair(tmp_path)
+    body = b'{"resource_type": "API_BATCH"}'
+    now = int(time.time())
+
+    verify_delivery(sign_delivery(body, private_key, key_id, now), body, keys)
+
+    assert keys.public_key(key_id) is not None

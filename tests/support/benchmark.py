@@ -14,12 +14,17 @@ build
 * requests to hosts other than 127.0.0.1; budget: 0;
 * Lighthouse (npm ``lighthouse@12.2.3``, installed on first use into
   ``.cache/lighthouse``) for every page, mobile: performance, accessibility,
-  best practices and SEO; goal: 100.
+  best practices and SEO; goal: 100;
+* each receiver under its production command with the load test's load
+  (``tests/support/load.py``: 1,200 signed copies of 1,000 deliveries,
+  ``kill -9`` of a worker, then of the whole server, halfway): lost,
+  doubled, thin repeats processed again, throughput, p50 and p99 latency;
+  budget: 0 lost, 0 doubled, 0 against the dedupe rule.
 
 It is a measurement, not a test: it exits 1 when a budget is missed, so CI
 could gate on it, but ``make test`` does not run it. Chromium comes from
-``CHROMIUM_PATH`` or ``/usr/bin/chromium``; ``--quick`` skips the suite and
-Lighthouse.
+``CHROMIUM_PATH`` or ``/usr/bin/chromium``; ``--quick`` skips the suite,
+Lighthouse and the receivers; ``--receivers`` measures the receivers alone.
 """
 
 from __future__ import annotations
@@ -42,8 +47,12 @@ import yaml
 from mkdocs.config import load_config
 from playwright.sync_api import Request, Route, sync_playwright
 
+from tests.support import load
 from tests.support.browser import INSTALL_HINT, find_chromium, serve_site
+from tests.support.fake_api import FakeApi
 from tests.support.paths import ROOT
+from tests.support.receivers import make_signer
+from tests.support.servers import LiveServer
 
 LIGHTHOUSE = "lighthouse@12.2.3"
 LIGHTHOUSE_DIR = ROOT / ".cache" / "lighthouse"
@@ -279,6 +288,56 @@ def lighthouse_scores(chromium: str, url: str, work: Path) -> dict[str, int]:
     }
 
 
+# ------------------------------------------------------------------ receivers
+def receiver_figures(work: Path) -> list[load.Figures]:
+    """The load test's load against each receiver, once per kind of kill."""
+    site = work / "site-ours"
+    if not site.exists():  # the receivers run from their downloads
+        _build_seconds(ROOT / "mkdocs.yml", site, True)
+    signer = make_signer(work / "keys")
+    fake = FakeApi()
+    fake.jwks = json.loads(signer.jwks_path.read_text())
+    figures = []
+    with LiveServer(fake.wsgi_app) as keys:
+        for kind in ("flask", "fastapi"):
+            for kill in load.KILLS:
+                directory = work / f"load-{kind}-{kill}"
+                directory.mkdir()
+                figures.append(
+                    load.run(
+                        kind, kill, directory, keys.url, signer, site,
+                    )
+                )  # fmt: skip
+    return figures
+
+
+def print_receivers(figures: list[load.Figures]) -> list[str]:
+    """Print the receivers' figures; return what missed the budget."""
+    first = figures[0]
+    print(
+        f"\nReceivers under load ({first.copies} signed copies of "
+        f"{first.deliveries} deliveries, {load.CONNECTIONS} connections, "
+        "kill -9 halfway)"
+    )
+    print(
+        "  receiver  kill     lost  doubled  thin again/repeats  against rule"
+        "  requests  failed   per s  p50 ms  p99 ms"
+    )
+    missed = []
+    for f in figures:
+        failed = f.statuses.get("failed", 0)
+        print(
+            f"  {f.receiver:<8}  {f.kill:<7}  {f.lost:>4}  {f.doubled:>7}"
+            f"  {f.thin_again:>10}/{f.thin_repeats:<7}  {len(f.broken_rule):>12}"
+            f"  {f.attempts:>8}  {failed:>6}  {f.throughput:>6.0f}"
+            f"  {f.p50_ms:>6.0f}  {f.p99_ms:>6.0f}"
+        )
+        print(f"    ({f.killed})")
+        if f.lost or f.doubled or f.broken_rule or f.not_acknowledged:
+            missed.append(f"{f.receiver} with a {f.kill} killed")
+    return missed
+
+
 # ---------------------------------------------------------------------- report
 def _kb(size: float) -> str:
     return f"{size / 1024:.1f} KB"
@@ -292,9 +351,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="skip the test suite and Lighthouse",
+        help="skip the test suite, Lighthouse and the receivers",
+    )
+    parser.add_argument(
+        "--receivers",
+        action="store_true",
+        help="measure the receivers under load, nothing else",
     )
     args = parser.parse_args(argv)
+    if args.receivers:
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            missed = print_receivers(receiver_figures(Path(tmp)))
+        print("\nBudget: " + ("met" if not missed else "missed: "
+              + "; ".join(missed)))  # fmt: skip
+        return 1 if missed else 0
     chromium = find_chromium()
     if chromium is None:
         raise SystemExit(f"no Chromium found: {INSTALL_HINT}")
@@ -368,6 +438,10 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"{c} {v}" for c, v in lowest.items())
             + " (goal 100)"
         )
+
+    if not args.quick:
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            missed += print_receivers(receiver_figures(Path(tmp)))
 
     print(
         "\nBudget: "

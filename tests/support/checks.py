@@ -235,16 +235,20 @@ def ruff_problems(code: str, builtins: set[str]) -> list[str]:
 
 @cache
 def shown_names(site: BuiltSite) -> dict[str, set[str]]:
-    """For every top-level name a Python block on the site defines, the
-    pages whose blocks define it."""
+    """For every function and class a Python block on the site defines, the
+    pages whose blocks define it. (A module constant or logger is named in
+    the prose where it is used, not linked to the page that happens to show
+    another program's copy of it.)"""
     from tests.support.site import pages
 
+    helpers = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
     shown: dict[str, set[str]] = {}
     for page in pages():
         for block in site.blocks(page):
             if block.lang == "python":
-                for name in _top_level_names(block.code):
-                    shown.setdefault(name, set()).add(page)
+                for node in ast.parse(block.code).body:
+                    if isinstance(node, helpers):
+                        shown.setdefault(node.name, set()).add(page)
     return shown
 
 

@@ -52,6 +52,13 @@ def code_vocabulary(root: Path = ROOT) -> frozenset[str]:
         names.add(path.stem)
         for node in ast.walk(ast.parse(path.read_text())):
             names |= _names(node)
+    # The server configurations shipped beside the programs: their
+    # directives (the first word of each line) are names the code uses.
+    for path in sorted((root / "snippets").glob("*.conf")):
+        for line in path.read_text().splitlines():
+            words = line.split("#", 1)[0].split()
+            if words:
+                names.add(words[0])
     return frozenset(names)
 
 

@@ -1,8 +1,9 @@
 """The receivers under their documented production commands, and nginx in
 front of them with the documented configuration.
 
-The commands are read from ``docs/receive.md`` and the nginx server block
-from ``snippets/nginx-webhooks.conf`` (the file the page embeds), so what is
+The commands are read from ``docs/receive-production.md`` (placeholders filled as the
+build fills them) and the nginx server block from
+``snippets/nginx-webhooks.conf`` (the file the page embeds), so what is
 tested is what the page says. Only what a test must change is changed: the
 address (a socket the test holds, so a restarting server loses no
 connection), the inbox file, the platform's key set (a fake served on
@@ -30,17 +31,18 @@ from cryptography.x509.oid import NameOID
 
 from docs._hooks.fences import fences
 from docs._hooks.programs import section
+from docs._hooks.settings_hook import substitute
 from tests.support.paths import ROOT
 from tests.support.shell import commands as shell_commands
 
-PAGE = ROOT / "docs" / "receive.md"
+PAGE = ROOT / "docs" / "receive-production.md"
 NGINX = Path("/usr/sbin/nginx")
 
 
 def page_command(kind: str) -> tuple[dict[str, str], list[str]]:
     """The environment and the words of the page's production command."""
     program = {"flask": "gunicorn", "fastapi": "uvicorn"}[kind]
-    for fence in fences(PAGE.read_text()):
+    for fence in fences(substitute(PAGE.read_text(), PAGE.name)):
         if fence.lang != "bash":
             continue
         commands = shell_commands(fence.body)
@@ -154,7 +156,9 @@ class ProductionServer:
             time.sleep(0.1)
 
     def kill_worker(self) -> int:
-        pid = self.workers()[0]
+        """kill -9 the worker holding the most connections (one worker may
+        have accepted them all); its server is left to replace it."""
+        pid = max(self.workers(), key=_sockets)
         os.kill(pid, signal.SIGKILL)
         return pid
 
@@ -183,6 +187,16 @@ class ProductionServer:
         text = self.output()
         self.log.close()
         return text
+
+
+def _sockets(pid: int) -> int:
+    """How many sockets a process holds open."""
+    count = 0
+    with contextlib.suppress(OSError):  # gone, or closing its files
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                count += os.readlink(fd).startswith("socket:")
+    return count
 
 
 def _cmdline(pid: int) -> str:

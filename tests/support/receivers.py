@@ -43,7 +43,14 @@ from werkzeug.serving import make_server
 from snippets import catalog, inbox, schemas
 from snippets.payloads import sample_delivery
 from snippets.send_test_event import load_or_create_key_pair, sign_delivery
-from snippets.settings import KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from snippets.settings import (
+    KEY_ID_HEADER,
+    MAX_HEADER_LINE,
+    MAX_HEADER_LINES,
+    MAX_REQUEST_LINE,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+)
 from tests.support.paths import ROOT
 
 RECEIVE_PAGE = ROOT / "docs" / "receive.md"
@@ -246,7 +253,42 @@ WRONG_PATHS = (
 )
 
 
+_LONG = "a" * (MAX_REQUEST_LINE - len("POST /webhooks? HTTP/1.1") + 1)
+
+
+def _padded(pads: list[tuple[str, str]]) -> Callable[[Signer], tuple]:
+    return lambda s: ("POST", [*s.headers(GOOD).items(), *pads], GOOD)
+
+
 BAD_DELIVERIES: list[Bad] = [
+    Bad(
+        "a request line one byte too long",
+        "Line too long",
+        _genuine("POST"),
+        "/webhooks?" + _LONG,
+    ),
+    Bad(
+        "a request line too long, to another path",
+        "Line too long",
+        _genuine("POST"),
+        "/elsewhere?" + _LONG,
+    ),
+    Bad(
+        "a request line too long, a GET",
+        "Line too long",
+        _genuine("GET"),
+        "/webhooks?" + _LONG + "a",
+    ),
+    Bad(
+        f"more than {MAX_HEADER_LINES} header lines",
+        "Headers too large",
+        _padded([(f"X-Pad-{n}", "1") for n in range(MAX_HEADER_LINES)]),
+    ),
+    Bad(
+        "a header line one byte too long",
+        "Headers too large",
+        _padded([("X-Pad", "a" * (MAX_HEADER_LINE - len("X-Pad: \r\n") + 1))]),
+    ),
     Bad("a body over 1 MiB, signed", "Too large", _signed(b"x" * (MIB + 1))),
     Bad(
         "a body over 1 MiB, unsigned",
@@ -398,6 +440,90 @@ BAD_DELIVERIES: list[Bad] = [
         for where in ("data", "the top level")
     ),
 ]
+
+
+# ------------------------------------------------- request lines and headers
+@dataclass
+class Head:
+    """A request whose line or headers sit at a limit or one byte (or line)
+    past it."""
+
+    label: str
+    data: bytes  # the whole request, as sent
+    status: int  # 204 at the limit (a genuine delivery), else 414 or 431
+
+
+def raw_request(
+    target: str,
+    headers: list[tuple[str, str]],
+    body: bytes = b"",
+    method: str = "POST",
+) -> bytes:
+    """One HTTP/1.1 request, byte for byte: no header added or merged."""
+    lines = [f"{method} {target} HTTP/1.1", *(f"{n}: {v}" for n, v in headers)]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def heads_at_the_limits(signer: Signer) -> list[Head]:
+    """Genuine deliveries with a request line, a header line or a number of
+    header lines exactly at each limit (204), and the same one over (414 or
+    431), on the receiver's path and off it."""
+    found: list[Head] = []
+    counter = iter(range(10**6))
+
+    def genuine(extra: list) -> tuple[list[tuple[str, str]], bytes]:
+        body = delivery_body(90_000 + next(counter))
+        headers = [
+            ("Host", "127.0.0.1"),
+            *signer.headers(body).items(),
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+            *extra,
+        ]
+        return headers, body
+
+    def add(label: str, status: int, target: str, extra: list, **kw: str):
+        headers, body = genuine(extra)
+        found.append(Head(label, raw_request(target, headers, body, **kw),
+                          status))  # fmt: skip
+
+    fill = MAX_REQUEST_LINE - len("POST /webhooks? HTTP/1.1")
+    add("a request line at the limit", 204, "/webhooks?" + "a" * fill, [])
+    add("a request line one byte over", 414,
+        "/webhooks?" + "a" * (fill + 1), [])  # fmt: skip
+    add("a request line over, another path", 414,
+        "/elsewhere?" + "a" * fill, [])  # fmt: skip
+    add("a request line over, a GET", 414,
+        "/webhooks?" + "a" * (fill + 2), [], method="GET")  # fmt: skip
+    value = "a" * (MAX_HEADER_LINE - len("X-Pad: \r\n"))
+    add("a header line at the limit", 204, "/webhooks", [("X-Pad", value)])
+    add("a header line one byte over", 431, "/webhooks",
+        [("X-Pad", value + "a")])  # fmt: skip
+    add("a header line over, another path", 431, "/elsewhere",
+        [("X-Pad", value + "a")])  # fmt: skip
+    base = len(genuine([])[0])
+    pads = [(f"X-Pad-{n}", "1") for n in range(MAX_HEADER_LINES - base + 1)]
+    add("header lines at the limit", 204, "/webhooks", pads[:-1])
+    add("one header line too many", 431, "/webhooks", pads)
+    add("one header line too many, another path", 431, "/elsewhere", pads)
+    return found
+
+
+def raw_answer(url: str, data: bytes, wait: float = 15) -> str:
+    """Send ``data`` as it is; the status of the answer, or "closed"."""
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=wait) as sock:
+        try:
+            sock.sendall(data)
+            reply = b""
+            while b"\r\n" not in reply:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                reply += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            return "closed"
+    return reply.split(b" ", 2)[1].decode() if reply else "closed"
 
 
 # ----------------------------------------------------------------- live
