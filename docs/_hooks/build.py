@@ -6,8 +6,9 @@ It does four things, in this order, and nothing else rewrites a page:
 1. gives every fenced block the line it was written on (``fences.py``), so
    the tests can find the fence each block of the built HTML came from;
 2. replaces each marker with what it stands for: a table or the example
-   deliveries (``tables.py``), or the box that offers a page's complete
-   program for download (``<!-- download:create_webhook.py -->``);
+   deliveries (``tables.py``), a diagram (``diagrams.py``), or the box that
+   offers a page's complete program for download
+   (``<!-- download:create_webhook.py -->``);
 3. writes, in front of each Python block made of named sections of
    ``snippets/``, the imports those sections use (``programs.py``), so a
    block shows its function with its imports and nothing else;
@@ -29,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from docs._hooks import fences, programs, tables  # noqa: E402
+from docs._hooks import diagrams, fences, programs, tables  # noqa: E402
 from docs._hooks.settings_hook import substitute  # noqa: E402
 
 DOWNLOAD = re.compile(r"^<!-- download:(?P<name>[\w.-]+) -->$", re.MULTILINE)
@@ -99,7 +100,8 @@ def _expand(markdown: str, page: str, site_url: str) -> str:
     def download(match: re.Match[str]) -> str:
         return generated(match, download_box(match["name"], page, site_url))
 
-    return DOWNLOAD.sub(download, tables.MARKER.sub(marker, markdown))
+    expanded = DOWNLOAD.sub(download, tables.MARKER.sub(marker, markdown))
+    return diagrams.MARKER.sub(diagrams.expand, expanded)
 
 
 def _with_imports(markdown: str) -> str:
