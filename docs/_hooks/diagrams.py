@@ -193,7 +193,9 @@ def delivery_path() -> Diagram:
         style="rounded,bold",
     )
     with graph.subgraph(name="cluster_receiver") as receiver:
-        _group(receiver, "Your receiver, while the platform waits")
+        _group(
+            receiver, "Your receiver, while the platform waits", labeljust="l"
+        )
         receiver.node("verify", "1. verifies the signature")
         receiver.node("store", "2. stores the delivery")
         receiver.node(
@@ -453,11 +455,21 @@ DIAGRAMS: dict[str, Callable[[], Diagram]] = {
 }
 
 
+INHERITED = {"font-family": FONT, "font-size": "14.00"}
+COORDINATES = {"d", "points", "x", "y", "cx", "cy", "rx", "ry", "transform"}
+NUMBER = re.compile(r"-?\d+\.\d+")
+
+
+def _rounded(match: re.Match[str]) -> str:
+    """A coordinate to a tenth of a pixel: finer is invisible and costly."""
+    return f"{round(float(match[0]), 1):g}"
+
+
 def _inline(svg: str, title: str) -> str:
     """Graphviz's SVG made fit to sit in a page: no prolog, comments,
     tooltips or ids (two diagrams on a page would repeat them), black drawn
     in the page's text colour, sized in CSS pixels, named for assistive
-    technology."""
+    technology, and lighter: the font set once, coordinates rounded."""
     ET.register_namespace("", SVG_NS)
     root = ET.fromstring(svg)  # noqa: S314 (Graphviz's output, from our DOT)
     for parent in list(root.iter()):
@@ -465,7 +477,13 @@ def _inline(svg: str, title: str) -> str:
             if child.tag == f"{{{SVG_NS}}}title":
                 parent.remove(child)
     for element in root.iter():
-        element.attrib.pop("id", None)
+        for name in ("id", "class"):  # ids would repeat; no CSS uses classes
+            element.attrib.pop(name, None)
+        for name, value in INHERITED.items():  # set once, on the root
+            if element.get(name) == value:
+                del element.attrib[name]
+        for name in COORDINATES & set(element.attrib):
+            element.set(name, NUMBER.sub(_rounded, element.get(name, "")))
         for name in ("fill", "stroke"):
             if element.get(name) in ("black", "#000000"):
                 element.set(name, "currentColor")
@@ -477,6 +495,7 @@ def _inline(svg: str, title: str) -> str:
         role="img",
         focusable="false",
         fill="currentColor",  # text Graphviz leaves black has no fill
+        **{"font-family": FONT, "font-size": "14"},
     )
     root.set("aria-label", title)
     text = ET.tostring(root, encoding="unicode")
