@@ -309,6 +309,9 @@ class Transition:
     label: str
 
 
+# Read with a pattern rather than an SQL parser: it needs only the places the
+# ``state`` column is set or compared, in a handful of statements, and a
+# parser would be a dependency for that alone.
 STATE_SQL = re.compile(
     r"\bstate\s+TEXT\b[^,]*?\bDEFAULT\s+'\w+'"  # the column's default
     r"|\bstate\s*(?:=|<>|!=)\s*(?:CASE\b.*?\bEND\b|'\w+')"  # set or compared
@@ -359,7 +362,14 @@ def retry_waits() -> list[float]:
 
 def inbox_transitions(waits: list[float]) -> list[Transition]:
     """What moves a delivery between the states drawn; ``waits`` are those
-    of :func:`retry_waits`."""
+    of :func:`retry_waits`.
+
+    Written out rather than read from the SQL: which method moves a row from
+    which state is what the code means, not what its text says (``done``
+    acts on the delivery ``claim`` handed out). The build checks the states
+    and methods named here against the code, and the tests check every arrow
+    against a real inbox (``tests/site/test_diagrams.py``).
+    """
     attempts = inbox.MAX_ATTEMPTS
     if len(waits) != attempts - 1:
         raise ValueError(f"{len(waits) + 1} attempts, not MAX_ATTEMPTS")
@@ -465,6 +475,8 @@ def _rounded(match: re.Match[str]) -> str:
     return f"{round(float(match[0]), 1):g}"
 
 
+# Hand-written rather than an SVG optimiser: these few changes are what a
+# page needs, and an optimiser would be one more dependency for them.
 def _inline(svg: str, title: str) -> str:
     """Graphviz's SVG made fit to sit in a page: no prolog, comments,
     tooltips or ids (two diagrams on a page would repeat them), black drawn
