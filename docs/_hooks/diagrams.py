@@ -74,7 +74,7 @@ def _graph(name: str) -> graphviz.Digraph:
         fontcolor=INK,
         nodesep="0.25",
         ranksep="0.4",
-        pad="0.05",
+        pad="0.15",  # room for text a browser sets wider than Graphviz
     )
     graph.attr(
         "node",
@@ -194,7 +194,7 @@ def delivery_path() -> Diagram:
     )
     with graph.subgraph(name="cluster_receiver") as receiver:
         _group(
-            receiver, "Your receiver, while the platform waits", labeljust="l"
+            receiver, "Your receiver, while the platform waits", labelloc="b"
         )
         receiver.node("verify", "1. verifies the signature")
         receiver.node("store", "2. stores the delivery")
