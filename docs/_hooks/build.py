@@ -6,8 +6,8 @@ It does four things, in this order, and nothing else rewrites a page:
 1. gives every fenced block the line it was written on (``fences.py``), so
    the tests can find the fence each block of the built HTML came from;
 2. replaces each marker with what it stands for: a table or the example
-   deliveries (``tables.py``), the list of every page (``pages.py``), or
-   the box that offers a page's complete
+   deliveries (``tables.py``), a diagram (``diagrams.py``), the list of
+   every page (``pages.py``), or the box that offers a page's complete
    program for download (``<!-- download:create_webhook.py -->``);
 3. writes, in front of each Python block made of named sections of
    ``snippets/``, the imports those sections use (``programs.py``), so a
@@ -33,6 +33,7 @@ if str(ROOT) not in sys.path:
 from mkdocs.utils.meta import get_data  # noqa: E402
 
 from docs._hooks import (  # noqa: E402
+    diagrams,
     fences,
     glossary,
     pages,
@@ -153,6 +154,7 @@ def _expand(markdown: str, page: str, site_url: str, listing: str = "") -> str:
     expanded = glossary.MARKER.sub(
         lambda _: glossary.page_markdown(), expanded
     )
+    expanded = diagrams.MARKER.sub(diagrams.expand, expanded)
     return pages.MARKER.sub(lambda _: listing, expanded)
 
 
@@ -253,9 +255,18 @@ def label_tasks(html: str) -> str:
     return TASK.sub(task, html)
 
 
+SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
+
+
 def on_page_content(html: str, page: Any, **kwargs: Any) -> str:
     html = label_tasks(label_cells(html))
-    return glossary.link_first_uses(html, page.file.src_uri)
+    # The glossary re-serialises the page through BeautifulSoup, which would
+    # lower-case SVG attributes (viewBox); the diagrams sit out that pass.
+    drawings = SVG.findall(html)
+    held = iter(drawings)
+    html = SVG.sub(lambda _: "<!--svg-->", html)
+    html = glossary.link_first_uses(html, page.file.src_uri)
+    return re.sub("<!--svg-->", lambda _: next(held), html)
 
 
 def on_page_markdown(

@@ -112,14 +112,14 @@ TERMS: tuple[Term, ...] = (
         r"leases?",
         "A worker's time-limited claim on a delivery in the inbox. If the "
         "worker dies, the lease runs out and another worker takes it.",
-        "inbox.md",
+        "inbox-worker.md",
     ),
     Term(
         "Parked",
         r"parked|parks?",
         "Set aside in the inbox: a delivery with no handler, or one that "
         "failed too often, waits there until you requeue it.",
-        "inbox.md",
+        "inbox-worker.md",
     ),
     Term(
         "Receiver",
@@ -174,7 +174,7 @@ TERMS: tuple[Term, ...] = (
         r"workers?",
         "The process that takes deliveries from the inbox and runs your "
         "handlers on them, after the receiver has answered.",
-        "inbox.md",
+        "inbox-worker.md",
     ),
 )
 
