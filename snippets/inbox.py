@@ -32,6 +32,7 @@ import math
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 from jsonschema import Draft202012Validator
 
@@ -40,15 +41,32 @@ from jsonschema import Draft202012Validator
 
 # --8<-- [start:inbox]
 INBOX_PATH = os.environ.get("YOURSTORE_INBOX_PATH", "webhook-inbox.sqlite3")
+MAX_NESTING = 32  # levels of arrays and objects; a delivery uses 4
+# --8<-- [start:shared]
+# A postgresql:// URL here puts the inbox in PostgreSQL (inbox_postgres.py)
+INBOX_URL_ENV = "YOURSTORE_INBOX_URL"
 # Days a processed delivery is kept (as a guard against repeats), then pruned
 KEEP_DONE_DAYS = float(os.environ.get("YOURSTORE_INBOX_KEEP_DAYS", "7"))
 # Seconds a worker may hold a delivery before another may take it
 LEASE = 300.0
 MAX_ATTEMPTS = 8  # then it is parked, for a person to look at
-MAX_NESTING = 32  # levels of arrays and objects; a delivery uses 4
 # Events whose body is the news itself: a tracking update carries the
 # package's state. Every other event is thin: it names a resource to fetch.
 FULL_EVENTS = frozenset({"API_TRACK"})
+
+
+class InboxUnavailableError(Exception):
+    """The inbox cannot take deliveries now (its database is unreachable,
+    its disk full): answer 503, and the platform sends the delivery again."""
+
+
+def news_key(delivery: Mapping[str, Any]) -> str:
+    """The same body gets the same key, however its JSON is spaced."""
+    canonical = json.dumps(delivery, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# --8<-- [end:shared]
 log = logging.getLogger("webhooks")
 
 SCHEMA = """
@@ -153,12 +171,6 @@ def is_delivery(payload: Any) -> bool:
     return _deliveries.is_valid(payload)
 
 
-def news_key(delivery: Mapping[str, Any]) -> str:
-    """The same body gets the same key, however its JSON is spaced."""
-    canonical = json.dumps(delivery, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 class Inbox:
     """Deliveries on disk. Safe to share between threads and processes."""
 
@@ -167,21 +179,26 @@ class Inbox:
         path: str = INBOX_PATH,
         clock: Callable[[], float] = time.time,
         keep_done_days: float = KEEP_DONE_DAYS,
+        lease: float = LEASE,
     ) -> None:
         self.path = path
         self.clock = clock
         self.keep_done = keep_done_days * 86400  # seconds
+        self.lease = lease
         # One connection, one statement at a time; SQLite's own file locks keep
         # other processes (more receivers, the worker) in step. Autocommit:
         # each statement below is one atomic transaction.
-        self._db = sqlite3.connect(
-            path, timeout=30, isolation_level=None, check_same_thread=False
-        )
         self._lock = threading.Lock()
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode = WAL")  # reads never block writes
-            db.execute("PRAGMA synchronous = FULL")  # commits reach the disk
-            db.executescript(SCHEMA)
+        try:
+            self._db = sqlite3.connect(
+                path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            with self._connect() as db:
+                db.execute("PRAGMA journal_mode = WAL")  # reads never block
+                db.execute("PRAGMA synchronous = FULL")  # commits reach disk
+                db.executescript(SCHEMA)
+        except sqlite3.Error as error:  # a missing folder, a read-only file
+            raise InboxUnavailableError(f"{path}: {error}") from error
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -196,24 +213,28 @@ class Inbox:
         """Save a verified delivery; False if it joined a waiting twin."""
         now = self.clock()
         kind = delivery["resource_type"]
-        with self._connect() as db:
-            ((times,),) = db.execute(
-                "INSERT INTO deliveries (news_key, resource_type, full, body,"
-                " received_at, available_at) VALUES (?, ?, ?, ?, ?, ?)"
-                # The dedupe rule, as the unique index deliveries_news says
-                " ON CONFLICT (news_key) WHERE full = 1 OR claimed_at IS NULL"
-                " DO UPDATE"
-                " SET times_received = times_received + 1"
-                " RETURNING times_received",
-                (
-                    news_key(delivery),
-                    kind,
-                    kind in FULL_EVENTS,
-                    json.dumps(delivery, allow_nan=False),
-                    now,
-                    now,
-                ),
-            ).fetchall()
+        try:
+            with self._connect() as db:
+                ((times,),) = db.execute(
+                    "INSERT INTO deliveries (news_key, resource_type, full,"
+                    " body, received_at, available_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)"
+                    # The dedupe rule, as the unique index deliveries_news
+                    " ON CONFLICT (news_key)"
+                    " WHERE full = 1 OR claimed_at IS NULL DO UPDATE"
+                    " SET times_received = times_received + 1"
+                    " RETURNING times_received",
+                    (
+                        news_key(delivery),
+                        kind,
+                        kind in FULL_EVENTS,
+                        json.dumps(delivery, allow_nan=False),
+                        now,
+                        now,
+                    ),
+                ).fetchall()
+        except sqlite3.Error as error:  # the disk full, the file read-only
+            raise InboxUnavailableError(f"{self.path}: {error}") from error
         return times == 1
 
     def claim(self) -> tuple[int, dict[str, Any]] | None:
@@ -228,7 +249,7 @@ class Inbox:
                 "   WHERE state = 'pending' AND available_at <= ?"
                 "   ORDER BY received_at LIMIT 1)"
                 " RETURNING id, body",
-                (now + LEASE, now, now),
+                (now + self.lease, now, now),
             ).fetchall()
         return (rows[0][0], json.loads(rows[0][1])) if rows else None
 
@@ -293,6 +314,40 @@ class Inbox:
             return dict(db.execute(query).fetchall())
 
 
+# --8<-- [start:open]
+class DeliveryInbox(Protocol):
+    """What the receivers and the worker use: :class:`Inbox` (SQLite), or
+    ``PostgresInbox`` (inbox_postgres.py), which has the same methods and
+    keeps the same rule for repeats."""
+
+    def store(self, delivery: Mapping[str, Any]) -> bool: ...
+    def claim(self) -> tuple[int, dict[str, Any]] | None: ...
+    def done(self, key: int) -> None: ...
+    def failed(self, key: int, error: Exception) -> None: ...
+    def park(self, key: int, reason: str) -> None: ...
+    def requeue_parked(self) -> int: ...
+    def prune(self) -> int: ...
+    def counts(self) -> dict[str, int]: ...
+    def close(self) -> None: ...
+
+
+def open_inbox() -> DeliveryInbox:
+    """The inbox the environment names: the PostgreSQL database when
+    YOURSTORE_INBOX_URL holds a postgresql:// URL, else the SQLite file."""
+    url = os.environ.get(INBOX_URL_ENV, "").strip()
+    if url.startswith(("postgresql://", "postgres://")):
+        # Imported only here: the SQLite inbox needs no PostgreSQL driver.
+        from snippets.inbox_postgres import PostgresInbox
+
+        return PostgresInbox(url)
+    if url:
+        log.warning(
+            "%s is not a postgresql:// URL: using SQLite", INBOX_URL_ENV
+        )
+    return Inbox(INBOX_PATH)
+
+
+# --8<-- [end:open]
 # --8<-- [end:inbox]
 
 # --8<-- [start:handlers]
@@ -352,7 +407,7 @@ HANDLERS: dict[str, Handler] = {
 
 # --8<-- [start:worker]
 def process_one(
-    inbox: Inbox,
+    inbox: DeliveryInbox,
     handlers: Mapping[str, Handler],
     default: Handler | None = None,
 ) -> bool:
@@ -381,7 +436,7 @@ def process_one(
     return True
 
 
-def drain(inbox: Inbox, handlers: Mapping[str, Handler]) -> int:
+def drain(inbox: DeliveryInbox, handlers: Mapping[str, Handler]) -> int:
     """Handle everything that is ready now; return how many were attempted."""
     count = 0
     while process_one(inbox, handlers):
@@ -390,7 +445,7 @@ def drain(inbox: Inbox, handlers: Mapping[str, Handler]) -> int:
 
 
 def work(
-    inbox: Inbox,
+    inbox: DeliveryInbox,
     handlers: Mapping[str, Handler],
     idle: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
@@ -410,12 +465,12 @@ if __name__ == "__main__":
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     folder = os.path.dirname(os.path.abspath(INBOX_PATH))
-    if not os.path.isdir(folder):
+    if not os.path.isdir(folder) and not os.environ.get(INBOX_URL_ENV):
         sys.exit(
             f"no folder {folder} for the inbox {INBOX_PATH}: create it,"
             " or set YOURSTORE_INBOX_PATH to a file in a folder that exists"
         )
-    inbox = Inbox(INBOX_PATH)
+    inbox = open_inbox()
     if sys.argv[1:] == ["status"]:
         print(json.dumps(inbox.counts()))
     elif sys.argv[1:] == ["requeue"]:
