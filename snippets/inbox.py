@@ -331,7 +331,7 @@ class DeliveryInbox(Protocol):
     def close(self) -> None: ...
 
 
-def open_inbox() -> DeliveryInbox:
+def open_inbox(lease: float = LEASE) -> DeliveryInbox:
     """The inbox the environment names: the PostgreSQL database when
     YOURSTORE_INBOX_URL holds a postgresql:// URL, else the SQLite file."""
     url = os.environ.get(INBOX_URL_ENV, "").strip()
@@ -339,12 +339,12 @@ def open_inbox() -> DeliveryInbox:
         # Imported only here: the SQLite inbox needs no PostgreSQL driver.
         from snippets.inbox_postgres import PostgresInbox
 
-        return PostgresInbox(url)
+        return PostgresInbox(url, lease=lease)
     if url:
         log.warning(
             "%s is not a postgresql:// URL: using SQLite", INBOX_URL_ENV
         )
-    return Inbox(INBOX_PATH)
+    return Inbox(INBOX_PATH, lease=lease)
 
 
 # --8<-- [end:open]

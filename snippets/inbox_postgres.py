@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool
 
 from snippets.inbox import (
     FULL_EVENTS,
@@ -114,7 +114,7 @@ class PostgresInbox:
         try:
             with self._pool.connection() as db:
                 yield db
-        except (psycopg.OperationalError, PoolTimeout) as error:
+        except psycopg.Error as error:  # unreachable, read-only, full...
             raise InboxUnavailableError(str(error).strip()) from error
 
     def close(self) -> None:

@@ -18,9 +18,14 @@ from starlette.requests import ClientDisconnect
 # --8<-- [end:imports]
 import logging
 import os
-import sqlite3
 
-from snippets.inbox import INBOX_PATH, Inbox, is_delivery, parse_delivery
+from snippets.inbox import (
+    DeliveryInbox,
+    InboxUnavailableError,
+    is_delivery,
+    open_inbox,
+    parse_delivery,
+)
 from snippets.verify_signatures import (
     SignatureError,
     platform_keys,
@@ -41,8 +46,8 @@ app.state.signing_keys = platform_keys()  # fetched when first needed
 
 
 @cache
-def inbox() -> Inbox:
-    return Inbox(INBOX_PATH)  # on first use: in each worker process
+def inbox() -> DeliveryInbox:
+    return open_inbox()  # on first use: in each worker process
 
 
 async def read_body(request: Request) -> bytes | None:
@@ -88,7 +93,7 @@ async def receive(request: Request) -> Response:
         return Response("the body is not a webhook delivery", 422)
     try:  # on disk before we answer
         await run_in_threadpool(lambda: inbox().store(delivery))
-    except sqlite3.Error as error:  # our fault: the platform will retry
+    except InboxUnavailableError as error:  # our fault: the platform retries
         log.error("the inbox cannot be written: %s", error)
         return Response("the inbox cannot be written", 503)
     return Response(status_code=204)

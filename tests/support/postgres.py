@@ -125,9 +125,7 @@ class Cluster:
             admin.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
-    def psql(
-        self, url: str, script: str
-    ) -> subprocess.CompletedProcess[str]:
+    def psql(self, url: str, script: str) -> subprocess.CompletedProcess[str]:
         """``script`` run by psql as a reader pastes it: statement by
         statement, stopping at the first error."""
         return subprocess.run(
@@ -139,7 +137,9 @@ class Cluster:
 
     def stop(self) -> None:
         if self.data.exists():
-            self._run("pg_ctl", "stop", "-m", "immediate", "-D", str(self.data))
+            self._run(
+                "pg_ctl", "stop", "-m", "immediate", "-D", str(self.data)
+            )
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
