@@ -68,12 +68,34 @@ CREATE INDEX IF NOT EXISTS deliveries_parked
 """
 
 
+def create_schema(db: psycopg.Connection[Any]) -> None:
+    """The table and its indexes, if they are missing. Processes starting
+    together take turns (an advisory lock), so none trips over another."""
+    with db.transaction():
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+        db.execute(SCHEMA)
+
+
+def connect(url: str, wait: float = WAIT) -> psycopg.Connection[Any]:
+    """One connection of its own, in autocommit mode."""
+    return psycopg.connect(
+        url, autocommit=True, connect_timeout=max(2, round(wait))
+    )
+
+
+def one_line(error: Exception) -> str:
+    """libpq's message (it may add a hint on a line of its own) in one."""
+    return " ".join(str(error).split())
+
+
+# --8<-- [start:text]
 def text(value: str) -> str:
     """``value`` as PostgreSQL text can hold it: every character but NUL,
     which a JSON string may carry (as ``\\u0000``) and text cannot."""
     return value.replace("\x00", "\\u0000")
 
 
+# --8<-- [end:text]
 # --8<-- [end:schema]
 
 
@@ -94,6 +116,11 @@ class PostgresInbox:
         self.clock = clock
         self.keep_done = keep_done_days * 86400  # seconds
         self.lease = lease
+        try:  # at once, so that a wrong URL says what is wrong with it
+            with connect(url, wait) as db:
+                create_schema(db)
+        except psycopg.Error as error:
+            raise InboxUnavailableError(one_line(error)) from error
         # Autocommit: each statement below is one transaction, committed
         # (on disk, with PostgreSQL's defaults) before the call returns.
         self._pool = ConnectionPool(
@@ -101,13 +128,13 @@ class PostgresInbox:
             min_size=1,
             max_size=pool_size,
             timeout=wait,
-            kwargs={"autocommit": True, "connect_timeout": max(2, int(wait))},
+            kwargs={
+                "autocommit": True,
+                "connect_timeout": max(2, round(wait)),
+            },
             check=ConnectionPool.check_connection,  # after a server restart
             open=True,
         )
-        with self._connect() as db, db.transaction():
-            db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-            db.execute(SCHEMA)
 
     @contextmanager
     def _connect(self) -> Iterator[psycopg.Connection[Any]]:
@@ -115,12 +142,12 @@ class PostgresInbox:
             with self._pool.connection() as db:
                 yield db
         except psycopg.Error as error:  # unreachable, read-only, full...
-            raise InboxUnavailableError(str(error).strip()) from error
+            raise InboxUnavailableError(one_line(error)) from error
 
     def close(self) -> None:
         self._pool.close()
 
-    # --8<-- [start:store]
+    # --8<-- [start:store-claim]
     def store(self, delivery: Mapping[str, Any]) -> bool:
         """Save a verified delivery; False if it joined a waiting twin."""
         kind = delivery["resource_type"]
@@ -144,9 +171,6 @@ class PostgresInbox:
             ).fetchone()
         return times == 1
 
-    # --8<-- [end:store]
-
-    # --8<-- [start:claim]
     def claim(self) -> tuple[int, dict[str, Any]] | None:
         """Take the oldest ready delivery for ``lease`` seconds, or None.
 
@@ -170,7 +194,7 @@ class PostgresInbox:
             ).fetchone()
         return (row[0], row[1]) if row else None
 
-    # --8<-- [end:claim]
+    # --8<-- [end:store-claim]
 
     def done(self, key: int) -> None:
         with self._connect() as db:
@@ -253,8 +277,8 @@ WHERE state IN ('pending', 'parked');
 def watch(url: str) -> dict[str, int]:
     """What to alert on: pending deliveries, the oldest one's age in
     seconds, parked deliveries."""
-    PostgresInbox(url, pool_size=1).close()  # the table, if it is missing
-    with psycopg.connect(url, autocommit=True) as db:
+    with connect(url) as db:
+        create_schema(db)
         cursor = db.execute(WATCH)
         names = [column.name for column in cursor.description or ()]
         return dict(zip(names, cursor.fetchone() or (), strict=True))
@@ -270,7 +294,7 @@ def main() -> None:
         url = setting(INBOX_URL_ENV, "your database's postgresql:// URL")
         print(json.dumps(watch(url)))
     except (MissingSettingError, InboxUnavailableError, psycopg.Error) as e:
-        raise SystemExit(f"No figures: {e}") from None
+        raise SystemExit(f"No figures: {one_line(e)}") from None
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import tomllib
 import zipfile
 from dataclasses import dataclass
 from functools import cache
+from importlib import metadata
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
@@ -129,6 +130,16 @@ PROGRAMS: tuple[Program, ...] = (
         "payloads.py",
         "payloads.md",
         (SETTINGS, CLIENT, *_sections("payloads", "fetch main")),
+    ),
+    Program(
+        "inbox_postgres.py",
+        "inbox.md",
+        (
+            SETTINGS,
+            "snippets/inbox.py:shared",
+            *_sections("inbox_postgres", "schema inbox watch main"),
+        ),
+        extra="postgres",
     ),
 )
 
@@ -388,6 +399,22 @@ def _third_party(code: str) -> set[str]:
     return {t for t in tops if t not in sys.stdlib_module_names}
 
 
+def _distributions(line: str) -> list[str]:
+    """The distributions a requirement line installs: its own, and those its
+    extras pull in (``psycopg[pool]`` installs ``psycopg-pool``)."""
+    requirement = Requirement(line)
+    names = [canonicalize_name(requirement.name)]
+    if requirement.extras:
+        for needed in metadata.requires(requirement.name) or []:
+            extra = Requirement(needed)
+            if extra.marker and any(
+                extra.marker.evaluate({"extra": name})
+                for name in requirement.extras
+            ):
+                names.append(canonicalize_name(extra.name))
+    return names
+
+
 def needed_requirements(prog: Program, code: str) -> list[str]:
     """The lines of the program's requirements file that its imports need.
 
@@ -396,9 +423,7 @@ def needed_requirements(prog: Program, code: str) -> list[str]:
     build even where the builder's environment happens to have it.
     """
     lines = requirement_lines(prog.extra)
-    by_name = {
-        canonicalize_name(Requirement(line).name): line for line in lines
-    }
+    by_name = {name: line for line in lines for name in _distributions(line)}
     siblings = {p.name.removesuffix(".py") for p in PROGRAMS}
     provided = packages_distributions()
     needed: list[str] = []

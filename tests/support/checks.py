@@ -20,6 +20,10 @@ A block is claimed by exactly one kind, from its language and markers:
     ``HTTP/1.1 404 NOT FOUND``: the status the curl above it got.
 ``http``
     ``METHOD path`` and header lines: a route the API serves.
+``sql``
+    Run by psql in a fresh database of the test cluster
+    (``tests/support/postgres.py``) once the PostgreSQL inbox has created
+    its table: every statement succeeds.
 """
 
 from __future__ import annotations
@@ -29,13 +33,15 @@ import json
 import re
 import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from docs._hooks import programs
 from snippets import schemas, settings
-from tests.support import replay, shell
+from snippets.inbox_postgres import PostgresInbox
+from tests.support import postgres, replay, shell
 from tests.support.fake_api import FakeApi
 from tests.support.paths import SNIPPETS
 from tests.support.site import Block, BuiltSite, written_fences
@@ -80,6 +86,8 @@ def kind(block: Block) -> str | None:
         return "transcript"
     if block.lang == "http":
         return "http"
+    if block.lang == "sql":
+        return "sql"
     if block.lang in replay.SHELL_LANGS:
         return "shell"
     return None
@@ -223,6 +231,15 @@ def _links(site: BuiltSite, page: str) -> set[str]:
     return targets
 
 
+def _part_of(code: str, program: str) -> bool:
+    """``code`` is in ``program`` as it stands, or indented one level: a
+    method shown alone (pymdownx.snippets dedents a section in a class)."""
+    return any(
+        textwrap.indent(code.strip(), indent) in program
+        for indent in ("", "    ")
+    )
+
+
 def python_problems(block: Block, page: Page) -> list[str]:
     if block.title not in page.downloads:
         offered = ", ".join(sorted(page.downloads)) or "none"
@@ -232,7 +249,7 @@ def python_problems(block: Block, page: Page) -> list[str]:
     download = page.downloads[block.title].read_text()
     imports, code = _split(block.code)
     problems = []
-    if code.strip() and code.strip() not in download:
+    if code.strip() and not _part_of(code, download):
         problems.append(f"its code is not a part of {block.title}")
     missing = _imports(imports) - _imports(download)
     problems += [
@@ -429,6 +446,14 @@ def config_problems(block: Block, page: Page) -> list[str]:
     return [] if block.text.strip() else ["an empty configuration"]
 
 
+def sql_problems(block: Block, page: Page) -> list[str]:
+    cluster = postgres.cluster()
+    database = cluster.fresh_database()
+    PostgresInbox(database, pool_size=1).close()  # the inbox's table
+    result = cluster.psql(database, block.code)
+    return [result.stderr.strip()] if result.returncode else []
+
+
 CHECKS = {
     "config": config_problems,
     "python": python_problems,
@@ -437,6 +462,7 @@ CHECKS = {
     "transcript": transcript_problems,
     "http": http_problems,
     "shell": shell_problems,
+    "sql": sql_problems,
 }
 
 
