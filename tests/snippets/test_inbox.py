@@ -8,16 +8,19 @@ on PostgreSQL (``snippets/inbox_postgres.py``; fixtures in
 ``test_inbox_postgres.py``.
 """
 
+import contextlib
 import inspect
 import itertools
 import json
 import logging
 import math
+import random
 import runpy
 import sys
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -35,7 +38,16 @@ from snippets.inbox import (
 )
 from snippets.inbox_postgres import PostgresInbox
 from snippets.payloads import sample_delivery
-from tests.support.inboxes import start_worker, stopped_at_end
+from tests.support import production
+from tests.support.fake_api import FakeApi
+from tests.support.inboxes import (
+    load_deliveries,
+    rule_problems,
+    send_through,
+    start_worker,
+    stopped_at_end,
+)
+from tests.support.servers import LiveServer
 
 
 def track(status_code: str, tracking_number: str = "1Z999") -> dict:
@@ -868,3 +880,79 @@ def test_a_url_that_is_not_postgresql_keeps_the_sqlite_file(
 
     assert type(opened) is Inbox
     assert f"{inbox.INBOX_URL_ENV} is not a postgresql:// URL" in caplog.text
+
+
+# ----------------------------------------------------------------------- load
+@pytest.mark.load
+def test_two_receivers_and_four_workers_lose_nothing_through_a_kill(
+    any_inbox, signer, tmp_path
+):
+    """1,000 signed deliveries (a fifth of them sent twice, shuffled) through
+    two receivers under their production commands, behind a balancer that
+    fails over; four worker processes; one receiver ``kill -9``-ed mid-run
+    and restarted. Nothing is lost, and a repeat is processed again only
+    where the rule for repeats says so."""
+    deliveries = load_deliveries(distinct=1000, thin_share=0.3)
+    rng = random.Random(14)
+    copies = list(range(len(deliveries))) + rng.sample(range(1000), 200)
+    rng.shuffle(copies)
+    bodies = [json.dumps(d).encode() for d in deliveries]
+    signed = [(bodies[n], signer.headers(bodies[n])) for n in copies]
+    processed_file = tmp_path / "processed"
+    fake = FakeApi()
+    fake.jwks = json.loads(signer.jwks_path.read_text())
+    any_inbox.open().close()  # the table, before anything races for it
+
+    with LiveServer(fake.wsgi_app) as keys, contextlib.ExitStack() as stack:
+        receivers = []
+        for kind in ("flask", "fastapi"):
+            server = production.ProductionServer(
+                kind, Path(any_inbox.location), keys.url
+            )
+            server.env.pop(inbox.INBOX_URL_ENV, None)
+            server.env.update(any_inbox.env)
+            server.start()
+            stack.callback(server.stop)
+            receivers.append(server)
+        for server in receivers:
+            server.ready()
+        workers = [
+            start_worker(any_inbox, "work", f"--processed={processed_file}")
+            for _ in range(4)
+        ]
+        stack.enter_context(stopped_at_end(workers))
+        victim = receivers[0]
+        killed = threading.Event()
+        once = threading.Lock()
+
+        def kill_mid_run(answered: int) -> None:
+            if answered < len(signed) // 2:
+                return
+            with once:
+                if killed.is_set():
+                    return
+                killed.set()
+            victim.kill()  # kill -9, master and workers
+            victim.start()
+
+        sent = send_through([r.url for r in receivers], signed, kill_mid_run)
+        box = any_inbox.open()
+        deadline = time.monotonic() + 300
+        while set(box.counts()) != {"done"}:
+            assert time.monotonic() < deadline, box.counts()
+            time.sleep(0.2)
+
+    processed = Counter(processed_file.read_text().split())
+    rows = any_inbox.ledger()
+    thin_again = sum(processed[r.key] > 1 for r in rows if not r.carries_news)
+    print(
+        f"\n{any_inbox.kind}: {len(deliveries)} deliveries, {len(signed)} sent"
+        f" in {sent.seconds:.1f} s, answers {dict(sent.statuses)},"
+        f" {sent.failovers} failed over; {len(rows)} rows,"
+        f" {sum(processed.values())} processed, thin repeats processed"
+        f" again: {thin_again}"
+    )
+    assert killed.is_set()
+    assert sent.statuses[204] == len(signed)
+    assert rule_problems(deliveries, rows, processed) == []
+    assert sum(r.times_received for r in rows) >= len(signed)

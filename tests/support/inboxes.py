@@ -12,23 +12,29 @@ environment, as ``open_inbox()`` reads it.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import requests
 
-from snippets import inbox
+from snippets import catalog, inbox
 from snippets.inbox import DeliveryInbox, Inbox, news_key
 from snippets.inbox_postgres import PostgresInbox
+from snippets.payloads import sample_delivery
 from tests.support.paths import ROOT
 
 KINDS = ("sqlite", "postgresql")
@@ -77,9 +83,37 @@ class InboxUnderTest:
         delivery, oldest first."""
         return [tuple(row) for row in self.query(ROWS)]
 
+    def ledger(self) -> list[Row]:
+        """Every row as the rule for repeats sees it, in the order stored."""
+        if self.kind == "sqlite":
+            sql = (
+                "SELECT news_key, full, received_at, claimed_at, state,"
+                " times_received FROM deliveries ORDER BY id"
+            )
+        else:
+            sql = (
+                "SELECT news_key, carries_news, extract(epoch FROM"
+                " received_at), extract(epoch FROM claimed_at), state,"
+                " times_received FROM deliveries ORDER BY id"
+            )
+        return [
+            Row(key, bool(full), float(got), float(took or 0), state, times)
+            for key, full, got, took, state, times in self.query(sql)
+        ]
+
     def close(self) -> None:
         for box in self.opened:
             box.close()
+
+
+@dataclass
+class Row:
+    key: str
+    carries_news: bool
+    received_at: float
+    claimed_at: float
+    state: str
+    times_received: int
 
 
 class Clock:
@@ -90,6 +124,116 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+# ----------------------------------------------------------------------- load
+def load_deliveries(distinct: int, thin_share: float) -> list[dict[str, Any]]:
+    """``distinct`` deliveries: tracking updates, and a share of thin events
+    of every kind, each naming a resource of its own."""
+    thin = [e.value for e in catalog.EVENTS if e.value != "track"]
+    deliveries = []
+    for n in range(distinct):
+        if n % 100 < thin_share * 100:
+            delivery = sample_delivery(thin[n % len(thin)])
+            delivery["resource_url"] += f"-{n}"
+        else:
+            delivery = sample_delivery("track")
+            delivery["data"]["tracking_number"] = f"9400{n:018d}"
+        deliveries.append(delivery)
+    return deliveries
+
+
+@dataclass
+class Sent:
+    statuses: Counter[int] = field(default_factory=Counter)
+    failovers: int = 0  # attempts sent again to the other receiver
+    seconds: float = 0.0
+
+
+def send_through(
+    urls: list[str],
+    requests_: list[tuple[bytes, dict[str, str]]],
+    on_answer: Callable[[int], None],
+    threads: int = 12,
+) -> Sent:
+    """Send every request, alternating between the receivers as a load
+    balancer does; like the platform, send again (to the other receiver)
+    when a connection fails or the answer is a 5xx."""
+    sent = Sent()
+    lock = threading.Lock()
+    local = threading.local()
+
+    def post(item: tuple[int, tuple[bytes, dict[str, str]]]) -> None:
+        number, (body, headers) = item
+        target = number % len(urls)
+        for _ in range(100):
+            if not hasattr(local, "session"):
+                local.session = requests.Session()
+            try:
+                status = local.session.post(
+                    urls[target], data=body, headers=headers, timeout=15
+                ).status_code
+            except requests.RequestException:
+                status = 0
+                local.session = requests.Session()
+            with lock:
+                sent.statuses[status] += 1
+                answered = sum(sent.statuses.values())
+                if not 0 < status < 500:
+                    sent.failovers += 1
+            on_answer(answered)
+            if 0 < status < 500:
+                return
+            target = (target + 1) % len(urls)
+            time.sleep(0.05)
+        raise AssertionError("a delivery could not be sent in 100 attempts")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(post, enumerate(requests_)))
+    sent.seconds = time.perf_counter() - started
+    return sent
+
+
+def rule_problems(
+    deliveries: list[dict[str, Any]],
+    rows: list[Row],
+    processed: Counter[str],
+) -> list[str]:
+    """How the stored rows and the deliveries processed break the rule for
+    repeats, if they do: nothing lost, a delivery that carries its news
+    processed once, a thin one once per row, and a new row for a thin
+    repeat only once its twin was claimed."""
+    by_key: dict[str, list[Row]] = {}
+    for row in rows:
+        by_key.setdefault(row.key, []).append(row)
+    problems = [
+        f"{row.key} is {row.state}" for row in rows if row.state != "done"
+    ]
+    keys = {
+        news_key(d): d["resource_type"] in inbox.FULL_EVENTS
+        for d in deliveries
+    }
+    problems += [f"{k} was never processed" for k in keys if not processed[k]]
+    problems += [
+        f"{k} was processed, never sent" for k in set(processed) - set(keys)
+    ]
+    for key, full in keys.items():
+        twins = by_key.get(key, [])
+        if full and (len(twins), processed[key]) != (1, 1):
+            problems.append(
+                f"{key}: {len(twins)} rows, {processed[key]} times"
+            )
+        if not full and processed[key] != len(twins):
+            problems.append(
+                f"{key}: {len(twins)} rows, {processed[key]} times"
+            )
+        for earlier, later in itertools.pairwise(twins):
+            if later.received_at < earlier.claimed_at:
+                problems.append(
+                    f"{key}: a new row before its twin was claimed"
+                )
+    return problems
 
 
 # ----------------------------------------------------------- worker processes
