@@ -69,15 +69,14 @@ def skip_reason() -> str | None:
 class Cluster:
     """A running cluster, reached through a Unix socket in its folder."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, durable: bool = False) -> None:
         self.bindir = bindir
         self._names = itertools.count(1)
         self._as_user: dict[str, object] = {}
-        shm = Path("/dev/shm")
+        shm = Path("/dev/shm")  # in memory, unless it must be on disk
+        in_memory = not durable and os.access(shm, os.W_OK)
         self.folder = Path(
-            tempfile.mkdtemp(
-                prefix="pg-", dir=shm if os.access(shm, os.W_OK) else None
-            )
+            tempfile.mkdtemp(prefix="pg-", dir=shm if in_memory else None)
         )
         if os.geteuid() == 0:
             user = pwd.getpwnam(SERVER_USER)
@@ -90,9 +89,11 @@ class Cluster:
             "--no-sync", f"--username={SERVER_USER}", "-D", str(self.data),
         )  # fmt: skip
         options = (
-            "-c listen_addresses='' -c max_connections=200 -c fsync=off"
-            f" -c full_page_writes=off -c unix_socket_directories={self.folder}"
+            "-c listen_addresses='' -c max_connections=200"
+            f" -c unix_socket_directories={self.folder}"
         )
+        if not durable:  # for tests; a benchmark keeps the defaults
+            options += " -c fsync=off -c full_page_writes=off"
         self._run(
             "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data),
             "-l", str(self.log), "-o", options,
