@@ -174,6 +174,33 @@ def test_a_receiver_stores_into_postgresql_when_the_url_says_so(
     box.close()
 
 
+def test_running_the_module_prints_what_to_watch(
+    database, monkeypatch, run_main, capsys
+):
+    monkeypatch.setenv(inbox.INBOX_URL_ENV, database)
+
+    run_main("snippets.inbox_postgres")
+
+    assert json.loads(capsys.readouterr().out) == {
+        "pending": 0,
+        "oldest_pending_seconds": 0,
+        "parked": 0,
+    }
+
+
+def test_running_the_module_without_a_url_says_so_in_one_line(
+    monkeypatch, run_main
+):
+    monkeypatch.delenv(inbox.INBOX_URL_ENV, raising=False)
+
+    with pytest.raises(SystemExit) as exited:
+        run_main("snippets.inbox_postgres")
+
+    assert str(exited.value.code).startswith(
+        f"No figures: Set {inbox.INBOX_URL_ENV} to"
+    )
+
+
 # ----------------------------------------------- the download, as a reader
 def test_the_download_runs_alone_against_a_real_server(reader, database):
     reader.download("inbox_postgres.py")
