@@ -147,7 +147,7 @@ class PostgresInbox:
     def close(self) -> None:
         self._pool.close()
 
-    # --8<-- [start:store-claim]
+    # --8<-- [start:store]
     def store(self, delivery: Mapping[str, Any]) -> bool:
         """Save a verified delivery; False if it joined a waiting twin."""
         kind = delivery["resource_type"]
@@ -171,6 +171,8 @@ class PostgresInbox:
             ).fetchone()
         return times == 1
 
+    # --8<-- [end:store]
+    # --8<-- [start:claim]
     def claim(self) -> tuple[int, dict[str, Any]] | None:
         """Take the oldest ready delivery for ``lease`` seconds, or None.
 
@@ -194,7 +196,7 @@ class PostgresInbox:
             ).fetchone()
         return (row[0], row[1]) if row else None
 
-    # --8<-- [end:store-claim]
+    # --8<-- [end:claim]
 
     def done(self, key: int) -> None:
         with self._connect() as db:
