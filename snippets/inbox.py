@@ -336,10 +336,16 @@ def open_inbox(lease: float = LEASE) -> DeliveryInbox:
     YOURSTORE_INBOX_URL holds a postgresql:// URL, else the SQLite file."""
     url = os.environ.get(INBOX_URL_ENV, "").strip()
     if url.startswith(("postgresql://", "postgres://")):
-        # Imported only here: the SQLite inbox needs no PostgreSQL driver.
-        from snippets.inbox_postgres import PostgresInbox
-
-        return PostgresInbox(url, lease=lease)
+        try:  # imported only here: SQLite needs no PostgreSQL driver
+            from snippets.inbox_postgres import PostgresInbox
+        except ImportError as error:
+            raise InboxUnavailableError(
+                f"{INBOX_URL_ENV} names PostgreSQL, which needs"
+                f" inbox_postgres.py and its requirements: {error}"
+            ) from error
+        return PostgresInbox(
+            url, lease=lease, unavailable=InboxUnavailableError
+        )
     if url:
         log.warning(
             "%s is not a postgresql:// URL: using SQLite", INBOX_URL_ENV
@@ -470,7 +476,11 @@ if __name__ == "__main__":
             f"no folder {folder} for the inbox {INBOX_PATH}: create it,"
             " or set YOURSTORE_INBOX_PATH to a file in a folder that exists"
         )
-    inbox = open_inbox()
+    try:
+        inbox = open_inbox()
+    except InboxUnavailableError as error:
+        sys.exit(f"the inbox cannot be opened: {error}")
+    where = INBOX_PATH if isinstance(inbox, Inbox) else "the database"
     if sys.argv[1:] == ["status"]:
         print(json.dumps(inbox.counts()))
     elif sys.argv[1:] == ["requeue"]:
@@ -479,5 +489,5 @@ if __name__ == "__main__":
         try:
             work(inbox, HANDLERS)
         except KeyboardInterrupt:
-            log.info("worker stopped; what is pending stays in %s", INBOX_PATH)
+            log.info("worker stopped; what is pending stays in %s", where)
 # --8<-- [end:usage]

@@ -112,7 +112,11 @@ class PostgresInbox:
         lease: float = LEASE,
         pool_size: int = POOL_SIZE,
         wait: float = WAIT,
+        unavailable: type[Exception] = InboxUnavailableError,
     ) -> None:
+        # What to raise when the database cannot take a delivery: the class
+        # the caller catches (open_inbox passes the one of its own module).
+        self.unavailable = unavailable
         self.clock = clock
         self.keep_done = keep_done_days * 86400  # seconds
         self.lease = lease
@@ -120,7 +124,7 @@ class PostgresInbox:
             with connect(url, wait) as db:
                 create_schema(db)
         except psycopg.Error as error:
-            raise InboxUnavailableError(one_line(error)) from error
+            raise unavailable(one_line(error)) from error
         # Autocommit: each statement below is one transaction, committed
         # (on disk, with PostgreSQL's defaults) before the call returns.
         self._pool = ConnectionPool(
@@ -142,7 +146,7 @@ class PostgresInbox:
             with self._pool.connection() as db:
                 yield db
         except psycopg.Error as error:  # unreachable, read-only, full...
-            raise InboxUnavailableError(one_line(error)) from error
+            raise self.unavailable(one_line(error)) from error
 
     def close(self) -> None:
         self._pool.close()

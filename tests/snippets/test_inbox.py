@@ -381,7 +381,10 @@ def test_running_the_module_works_the_inbox_until_ctrl_c(
     run_main("snippets.inbox")
 
     assert any_inbox.open().counts() == {"done": 1}
-    assert "worker stopped; what is pending stays in" in caplog.text
+    where = (
+        any_inbox.location if any_inbox.kind == "sqlite" else "the database"
+    )
+    assert f"worker stopped; what is pending stays in {where}" in caplog.text
 
 
 def test_running_the_module_with_status_prints_the_counts(
@@ -956,3 +959,29 @@ def test_two_receivers_and_four_workers_lose_nothing_through_a_kill(
     assert sent.statuses[204] == len(signed)
     assert rule_problems(deliveries, rows, processed) == []
     assert sum(r.times_received for r in rows) >= len(signed)
+
+
+def test_postgresql_named_without_its_driver_is_an_unavailable_inbox(
+    monkeypatch,
+):
+    monkeypatch.setenv(inbox.INBOX_URL_ENV, "postgresql://db.internal/x")
+    monkeypatch.setitem(sys.modules, "snippets.inbox_postgres", None)
+
+    with pytest.raises(inbox.InboxUnavailableError, match="requirements"):
+        inbox.open_inbox()
+
+
+def test_the_worker_says_in_one_line_that_it_cannot_reach_the_database(
+    postgres_cluster, monkeypatch, run_main
+):
+    missing = postgres_cluster.url("no_such_database")
+    monkeypatch.setenv(inbox.INBOX_URL_ENV, missing)
+    monkeypatch.setattr(sys, "argv", ["inbox", "status"])
+
+    with pytest.raises(SystemExit) as exited:
+        run_main("snippets.inbox")
+
+    message = exited.value.code
+    assert message.startswith("the inbox cannot be opened: ")
+    assert "no_such_database" in message
+    assert "\n" not in message
