@@ -50,7 +50,7 @@ class ApiError(Exception):
 # --8<-- [end:error]
 
 
-# --8<-- [start:session]
+# --8<-- [start:retry]
 RETRIES = 5  # then a call fails for good: 6 attempts in all
 BACKOFF = 0.5  # the first retry goes at once, then waits 1, 2, 4, 8 s
 
@@ -68,16 +68,16 @@ class ApiRetry(Retry):
         return super().is_retry(method, status_code, has_retry_after)
 
 
+# --8<-- [end:retry]
+
+
+# --8<-- [start:session]
 def api_session(
     retries: int = RETRIES, retry_post: bool = False
 ) -> requests.Session:
-    """A session that sends your API key and retries what is safe to retry.
-
-    GET, PUT and DELETE are retried: sent twice, they do what they did once.
-    A POST is retried after a 429 (nothing was done), and otherwise only if
-    you say so with ``retry_post``, for calls you know cannot act twice (a
-    create of this API answers 409 to a repeat).
-    """
+    """A session that sends your API key and retries what is safe to."""
+    # GET, PUT and DELETE do the same however often they arrive; a POST is
+    # retried after a 429 (nothing was done), else only with retry_post.
     safe = Retry.DEFAULT_ALLOWED_METHODS  # GET, PUT, DELETE and the like
     methods = safe | {"POST"} if retry_post else safe
     retry = ApiRetry(

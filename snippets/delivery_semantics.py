@@ -7,20 +7,14 @@ newest event is newer than what you already know, and put the change and its
 side effect in one transaction, so that a repeat or a late straggler changes
 nothing.
 
-Run it: ``python -m snippets.delivery_semantics`` replays one package's updates
-in a shuffled order, with a repeat, and shows which of them change anything.
+Run it: ``python delivery_semantics.py`` replays one package's updates in a
+shuffled order, with a repeat, and shows which of them change anything.
 """
 
-# --8<-- [start:imports]
 import sqlite3
 from collections.abc import Callable
-
-# --8<-- [start:order-imports]
 from datetime import UTC, datetime
 from typing import Any
-
-# --8<-- [end:order-imports]
-# --8<-- [end:imports]
 
 
 # --8<-- [start:order]
@@ -52,12 +46,8 @@ CREATE TABLE IF NOT EXISTS shipments (
 
 
 def apply_update(db: sqlite3.Connection, data: dict[str, Any]) -> bool:
-    """Record the package's status if this update is newer than what we know.
-
-    False for a repeat or a straggler: it changed nothing. One statement
-    decides and writes, so two workers applying updates at once cannot both
-    win.
-    """
+    """Record the status if the update is newer; False if it changed
+    nothing."""
     cursor = db.execute(
         "INSERT INTO shipments (tracking_number, status_code, as_of)"
         " VALUES (?, ?, ?)"
@@ -79,12 +69,7 @@ Notify = Callable[[str, str], None]  # (tracking number, status code)
 def handle_tracking_update(
     db: sqlite3.Connection, delivery: dict[str, Any], notify: Notify
 ) -> bool:
-    """Apply a ``track`` delivery and tell the customer, once, if it is news.
-
-    The status and the notification stand or fall together: if ``notify``
-    raises, the transaction rolls back, and the worker's retry finds the
-    update still new.
-    """
+    """Apply a ``track`` delivery; tell the customer, once, if it is news."""
     data = delivery["data"]
     with db:  # one transaction: commit on success, roll back on any error
         if not apply_update(db, data):
@@ -96,33 +81,37 @@ def handle_tracking_update(
 # --8<-- [end:handle]
 
 
-# --8<-- [start:usage]
-if __name__ == "__main__":
+# --8<-- [start:main]
+def track(status_code: str, *event_times: str) -> dict[str, Any]:
+    """A tracking update, cut down to the fields this example reads."""
+    data = {
+        "tracking_number": "9405511899223197428490",
+        "status_code": status_code,
+        "events": [{"occurred_at": when} for when in event_times],
+    }
+    return {"resource_type": "API_TRACK", "data": data}
 
-    def track(status_code: str, *event_times: str) -> dict[str, Any]:
-        """A tracking update, cut down to the fields this example reads."""
-        data = {
-            "tracking_number": "9405511899223197428490",
-            "status_code": status_code,
-            "events": [{"occurred_at": when} for when in event_times],
-        }
-        return {"resource_type": "API_TRACK", "data": data}
 
+def notify(tracking_number: str, status_code: str) -> None:
+    print(f"  tell the customer: {tracking_number} is now {status_code}")
+
+
+def main() -> None:
+    """Deliver one package's updates out of order, one of them twice."""
     accepted = track("AC", "2026-11-24T09:12:00Z")
     in_transit_times = ("2026-11-26T07:41:00Z", "2026-11-24T09:12:00Z")
     in_transit = track("IT", *in_transit_times)
     delivered = track("DE", "2026-11-26T14:03:00Z", *in_transit_times)
     db = sqlite3.connect(":memory:")
     db.execute(SHIPMENTS)
-
-    def notify(tracking_number: str, status_code: str) -> None:
-        print(f"  tell the customer: {tracking_number} is now {status_code}")
-
-    # As the platform might deliver them: out of order, and one of them twice.
     for delivery in (in_transit, delivered, accepted, delivered):
         data = delivery["data"]
         print(f"{data['status_code']}, newest event {newest_event_at(data)}")
         if not handle_tracking_update(db, delivery, notify):
             print("  old news: ignored")
     print(db.execute("SELECT * FROM shipments").fetchall())
-# --8<-- [end:usage]
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:main]

@@ -1,19 +1,16 @@
 """A minimal webhook endpoint: accept a JSON POST, acknowledge at once, work
-later.
+later. A sketch of the shape only: it checks no signature and keeps what it
+receives in memory. The Verify signatures and Receive deliveries pages build
+the real receiver.
 
-Run it: ``flask --app snippets.endpoint run --port 8080`` (or
-``python -m snippets.endpoint``), then send it a delivery on ``POST
-/webhooks``.
+Run it: ``python endpoint.py`` serves it on http://127.0.0.1:5000/webhooks.
 """
 
-# --8<-- [start:imports]
 import json
 import queue
 from typing import Any
 
 from flask import Flask, request
-
-# --8<-- [end:imports]
 
 
 # --8<-- [start:receiver]
@@ -29,7 +26,7 @@ def receive() -> tuple[str, int]:
         return "expected Content-Type: application/json", 415
     try:
         delivery = json.loads(request.get_data())
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurd nesting
         return "the body is not valid JSON", 400
     if not isinstance(delivery, dict) or "resource_type" not in delivery:
         return "the body is not a webhook delivery", 400
@@ -39,7 +36,7 @@ def receive() -> tuple[str, int]:
 
 # --8<-- [end:receiver]
 
-# --8<-- [start:usage]
+# --8<-- [start:main]
 if __name__ == "__main__":
-    app.run(host="127.0.0.1", port=8080)
-# --8<-- [end:usage]
+    app.run(host="127.0.0.1", port=5000)
+# --8<-- [end:main]

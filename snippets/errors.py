@@ -23,12 +23,8 @@ from snippets.settings import MissingSettingError
 
 # --8<-- [start:retry_after]
 def retry_after(error: ApiError, now: float | None = None) -> float | None:
-    """Seconds the API asked us to wait (429, 503), or None when it did not
-    say.
-
-    Retry-After is either a number of seconds or an HTTP date; both are
-    handled.
-    """
+    """Seconds Retry-After asks for (429, 503), or None when it says none."""
+    # Retry-After is either a number of seconds or an HTTP date.
     value = error.response.headers.get("Retry-After", "").strip()
     if value.isdigit():
         return float(value)

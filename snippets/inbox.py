@@ -1,48 +1,38 @@
 """A durable inbox: every verified delivery goes to SQLite before the receiver
-answers.
+answers, and a worker processes it later.
 
-Receivers call :func:`parse_delivery` and :meth:`Inbox.store` and answer 2xx
-only after it returns; a worker (``python -m snippets.inbox``) drains the inbox
-and dispatches each delivery by event, and tracking updates by status code.
-What counts as a repeat follows what each event carries: a tracking update
-carries its news, so an identical one is never processed twice; a thin event
-only names a resource, so a repeat is merged with a twin that still waits and
-processed again once its twin has been taken. A crash at any point loses
-nothing, and a restart resumes. Deliveries done longer ago than
-``KEEP_DONE_DAYS`` are pruned.
+Receivers call ``parse_delivery`` and ``Inbox.store`` and answer 2xx only
+after it returns; the worker drains the inbox and dispatches each delivery by
+event, and tracking updates by status code. What counts as a repeat follows
+what each event carries: a tracking update carries its news, so an identical
+one is never processed twice; a thin event only names a resource, so a repeat
+is merged with a twin that still waits and processed again once its twin has
+been taken. A crash at any point loses nothing. Deliveries done longer ago
+than ``KEEP_DONE_DAYS`` are pruned.
 
-Run the worker: ``python -m snippets.inbox``; ``python -m snippets.inbox
-status`` prints how many deliveries are in each state, ``python -m
-snippets.inbox requeue`` gives the parked ones another round.
-``YOURSTORE_INBOX_PATH`` names the file.
+Run the worker: ``python inbox.py``; ``python inbox.py status`` prints how
+many deliveries are in each state; ``python inbox.py requeue`` gives the
+parked ones another round. ``YOURSTORE_INBOX_PATH`` names the file.
 """
 
-# --8<-- [start:imports]
-import logging
-import os
-import threading
-import time
-from collections.abc import Mapping
-from typing import Any
-
-# --8<-- [start:inbox-imports]
 import hashlib
 import json
+import logging
 import math
+import os
 import sqlite3
-from collections.abc import Callable, Iterator
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 from jsonschema import Draft202012Validator
 
-# --8<-- [end:inbox-imports]
-# --8<-- [end:imports]
-
 # --8<-- [start:inbox]
+# --8<-- [start:settings]
 INBOX_PATH = os.environ.get("YOURSTORE_INBOX_PATH", "webhook-inbox.sqlite3")
-MAX_NESTING = 32  # levels of arrays and objects; a delivery uses 4
-# --8<-- [start:shared]
 # A postgresql:// URL here puts the inbox in PostgreSQL (inbox_postgres.py)
 INBOX_URL_ENV = "YOURSTORE_INBOX_URL"
 # Days a processed delivery is kept (as a guard against repeats), then pruned
@@ -50,25 +40,27 @@ KEEP_DONE_DAYS = float(os.environ.get("YOURSTORE_INBOX_KEEP_DAYS", "7"))
 # Seconds a worker may hold a delivery before another may take it
 LEASE = 300.0
 MAX_ATTEMPTS = 8  # then it is parked, for a person to look at
+RETRY_FIRST_WAIT = 10  # seconds before a failed delivery is tried again,
+RETRY_MAX_WAIT = 3600  # doubling each time, up to an hour
+MAX_NESTING = 32  # levels of arrays and objects; a delivery uses 4
 # Events whose body is the news itself: a tracking update carries the
 # package's state. Every other event is thin: it names a resource to fetch.
 FULL_EVENTS = frozenset({"API_TRACK"})
+log = logging.getLogger("webhooks")
+
+# --8<-- [end:settings]
 
 
+# --8<-- [start:unavailable]
 class InboxUnavailableError(Exception):
     """The inbox cannot take deliveries now (its database is unreachable,
     its disk full): answer 503, and the platform sends the delivery again."""
 
 
-def news_key(delivery: Mapping[str, Any]) -> str:
-    """The same body gets the same key, however its JSON is spaced."""
-    canonical = json.dumps(delivery, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+# --8<-- [end:unavailable]
 
 
-# --8<-- [end:shared]
-log = logging.getLogger("webhooks")
-
+# --8<-- [start:schema]
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
     id             INTEGER PRIMARY KEY,
@@ -94,8 +86,10 @@ CREATE INDEX IF NOT EXISTS deliveries_ready
 CREATE INDEX IF NOT EXISTS deliveries_done
     ON deliveries (state, processed_at);
 """
+# --8<-- [end:schema]
 
 
+# --8<-- [start:accept]
 # What the inbox accepts: the delivery schema's required core. Extra fields and
 # new event types pass, so a field the platform adds later never bounces a
 # delivery.
@@ -124,6 +118,10 @@ DELIVERY_SCHEMA: dict[str, Any] = {
 _deliveries = Draft202012Validator(DELIVERY_SCHEMA)
 
 
+# --8<-- [end:accept]
+
+
+# --8<-- [start:parse]
 def _finite(text: str) -> float:
     number = float(text)
     if not math.isfinite(number):  # 1e999 is infinity to Python
@@ -135,13 +133,10 @@ def _not_a_number(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
 
+# --8<-- [start:parse-delivery]
 def parse_delivery(body: bytes) -> Any:
-    """The JSON in ``body``, if the inbox can store it as it is.
-
-    ValueError for anything else: not JSON, NaN or Infinity (which Python's
-    parser accepts), a lone surrogate (which UTF-8 cannot encode) in a key or
-    a value, or more than MAX_NESTING levels.
-    """
+    """The JSON in ``body`` if the inbox can store it as it is; else
+    ValueError."""
     try:
         value = json.loads(
             body, parse_float=_finite, parse_constant=_not_a_number
@@ -166,11 +161,30 @@ def parse_delivery(body: bytes) -> Any:
     return value
 
 
+# --8<-- [end:parse-delivery]
+# --8<-- [end:parse]
+
+
+# --8<-- [start:accept-check]
 def is_delivery(payload: Any) -> bool:
     """Enough of a delivery to store and dispatch (see DELIVERY_SCHEMA)."""
     return _deliveries.is_valid(payload)
 
 
+# --8<-- [end:accept-check]
+
+
+# --8<-- [start:news]
+def news_key(delivery: Mapping[str, Any]) -> str:
+    """The same body gets the same key, however its JSON is spaced."""
+    canonical = json.dumps(delivery, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# --8<-- [end:news]
+
+
+# --8<-- [start:open]
 class Inbox:
     """Deliveries on disk. Safe to share between threads and processes."""
 
@@ -209,6 +223,8 @@ class Inbox:
         with self._lock:
             self._db.close()
 
+    # --8<-- [end:open]
+    # --8<-- [start:store]
     def store(self, delivery: Mapping[str, Any]) -> bool:
         """Save a verified delivery; False if it joined a waiting twin."""
         now = self.clock()
@@ -237,8 +253,10 @@ class Inbox:
             raise InboxUnavailableError(f"{self.path}: {error}") from error
         return times == 1
 
+    # --8<-- [end:store]
+    # --8<-- [start:claim]
     def claim(self) -> tuple[int, dict[str, Any]] | None:
-        """Take the oldest ready delivery for LEASE seconds, or None."""
+        """Take the oldest ready delivery for ``lease`` seconds, or None."""
         now = self.clock()
         with self._connect() as db:
             rows = db.execute(
@@ -253,6 +271,8 @@ class Inbox:
             ).fetchall()
         return (rows[0][0], json.loads(rows[0][1])) if rows else None
 
+    # --8<-- [end:claim]
+    # --8<-- [start:outcome]
     def done(self, key: int) -> None:
         with self._connect() as db:
             db.execute(
@@ -268,12 +288,14 @@ class Inbox:
                 "UPDATE deliveries SET last_error = ?,"
                 " state = CASE WHEN attempts >= ?"
                 "   THEN 'parked' ELSE 'pending' END,"
-                " available_at = ? + min(3600, 10 * (1 << (attempts - 1)))"
+                " available_at = ? + min(?, ? * (1 << (attempts - 1)))"
                 " WHERE id = ?",
                 (
                     f"{type(error).__name__}: {error}"[:500],
                     MAX_ATTEMPTS,
                     self.clock(),
+                    RETRY_MAX_WAIT,
+                    RETRY_FIRST_WAIT,
                     key,
                 ),
             )
@@ -287,6 +309,8 @@ class Inbox:
                 (reason[:500], key),
             )
 
+    # --8<-- [end:outcome]
+    # --8<-- [start:upkeep]
     def requeue_parked(self) -> int:
         """Give parked deliveries a fresh set of attempts (cause fixed)."""
         with self._connect() as db:
@@ -313,8 +337,9 @@ class Inbox:
             query = "SELECT state, count(*) FROM deliveries GROUP BY state"
             return dict(db.execute(query).fetchall())
 
+    # --8<-- [end:upkeep]
 
-# --8<-- [start:open]
+
 class DeliveryInbox(Protocol):
     """What the receivers and the worker use: :class:`Inbox` (SQLite), or
     ``PostgresInbox`` (inbox_postgres.py), which has the same methods and
@@ -331,6 +356,7 @@ class DeliveryInbox(Protocol):
     def close(self) -> None: ...
 
 
+# --8<-- [start:choose]
 def open_inbox(lease: float = LEASE) -> DeliveryInbox:
     """The inbox the environment names: the PostgreSQL database when
     YOURSTORE_INBOX_URL holds a postgresql:// URL, else the SQLite file."""
@@ -353,10 +379,11 @@ def open_inbox(lease: float = LEASE) -> DeliveryInbox:
     return Inbox(INBOX_PATH, lease=lease)
 
 
-# --8<-- [end:open]
+# --8<-- [end:choose]
 # --8<-- [end:inbox]
 
 # --8<-- [start:handlers]
+# --8<-- [start:thin]
 Handler = Callable[[dict[str, Any]], None]
 
 
@@ -366,6 +393,10 @@ def fetch_resource(delivery: dict[str, Any]) -> None:
     log.info("%s: fetch %s", kind, url)
 
 
+# --8<-- [end:thin]
+
+
+# --8<-- [start:tracking]
 def shipped(data: dict[str, Any]) -> None:
     log.info("%s accepted by the carrier: ship it", data["tracking_number"])
 
@@ -397,6 +428,10 @@ def tracking_update(delivery: dict[str, Any]) -> None:
     TRACKING_HANDLERS.get(data["status_code"], progress)(data)
 
 
+# --8<-- [end:tracking]
+
+
+# --8<-- [start:dispatch]
 HANDLERS: dict[str, Handler] = {
     "API_TRACK": tracking_update,
     "API_BATCH": fetch_resource,
@@ -408,20 +443,18 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+# --8<-- [end:dispatch]
 # --8<-- [end:handlers]
 
 
 # --8<-- [start:worker]
+# --8<-- [start:process]
 def process_one(
     inbox: DeliveryInbox,
     handlers: Mapping[str, Handler],
     default: Handler | None = None,
 ) -> bool:
-    """Claim one delivery and handle it; False if nothing is ready.
-
-    A type with no handler goes to ``default``; without one it is parked at
-    once, with a log line naming the type, instead of being retried.
-    """
+    """Claim one delivery and handle it; False if nothing is ready."""
     claimed = inbox.claim()
     if claimed is None:
         return False
@@ -442,6 +475,10 @@ def process_one(
     return True
 
 
+# --8<-- [end:process]
+
+
+# --8<-- [start:loop]
 def drain(inbox: DeliveryInbox, handlers: Mapping[str, Handler]) -> int:
     """Handle everything that is ready now; return how many were attempted."""
     count = 0
@@ -463,31 +500,38 @@ def work(
             sleep(idle)
 
 
+# --8<-- [end:loop]
 # --8<-- [end:worker]
 
-# --8<-- [start:usage]
-if __name__ == "__main__":
-    import sys
 
+# --8<-- [start:main]
+def main() -> None:
+    """Work the inbox, or print its counts (status), or requeue (requeue)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     folder = os.path.dirname(os.path.abspath(INBOX_PATH))
     if not os.path.isdir(folder) and not os.environ.get(INBOX_URL_ENV):
-        sys.exit(
+        raise SystemExit(
             f"no folder {folder} for the inbox {INBOX_PATH}: create it,"
             " or set YOURSTORE_INBOX_PATH to a file in a folder that exists"
         )
     try:
         inbox = open_inbox()
     except InboxUnavailableError as error:
-        sys.exit(f"the inbox cannot be opened: {error}")
+        raise SystemExit(f"the inbox cannot be opened: {error}") from None
     where = INBOX_PATH if isinstance(inbox, Inbox) else "the database"
     if sys.argv[1:] == ["status"]:
         print(json.dumps(inbox.counts()))
     elif sys.argv[1:] == ["requeue"]:
         print(f"{inbox.requeue_parked()} parked deliveries queued again")
+    elif sys.argv[1:]:
+        raise SystemExit("usage: python inbox.py [status | requeue]")
     else:
         try:
             work(inbox, HANDLERS)
         except KeyboardInterrupt:
             log.info("worker stopped; what is pending stays in %s", where)
-# --8<-- [end:usage]
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:main]

@@ -25,6 +25,8 @@ from snippets.inbox import (
     KEEP_DONE_DAYS,
     LEASE,
     MAX_ATTEMPTS,
+    RETRY_FIRST_WAIT,
+    RETRY_MAX_WAIT,
     InboxUnavailableError,
     news_key,
 )
@@ -219,12 +221,14 @@ class PostgresInbox:
                 " state = CASE WHEN attempts >= %s"
                 "   THEN 'parked' ELSE 'pending' END,"
                 " available_at = to_timestamp(%s) + interval '1 second'"
-                "   * least(3600, 10 * 2 ^ greatest(attempts - 1, 0))"
+                "   * least(%s, %s * 2 ^ greatest(attempts - 1, 0))"
                 " WHERE id = %s",
                 (
                     text(f"{type(error).__name__}: {error}"[:500]),
                     MAX_ATTEMPTS,
                     self.clock(),
+                    RETRY_MAX_WAIT,
+                    RETRY_FIRST_WAIT,
                     key,
                 ),
             )

@@ -43,11 +43,8 @@ def update_webhook(
     headers: dict[str, str] | None = None,
     name: str | None = None,
 ) -> None:
-    """Point a webhook at ``url``; optionally replace its headers or rename it.
-
-    The event cannot change: delete the webhook and create one for the other
-    event. Headers left as None are kept; an empty dict removes them all.
-    """
+    """Point a webhook at ``url``; optionally replace headers or name."""
+    # Headers left as None are kept; an empty dict removes them all.
     body: dict[str, Any] = {"url": url}
     if headers is not None:
         body["headers"] = [{"key": k, "value": v} for k, v in headers.items()]

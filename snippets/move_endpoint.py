@@ -27,11 +27,7 @@ from snippets.settings import MissingSettingError
 def move_endpoint(
     session: requests.Session, old_url: str, new_url: str
 ) -> list[str]:
-    """Point every webhook that sends to ``old_url`` at ``new_url``.
-
-    Returns the ids it moved. Run it once the new endpoint answers; running
-    it again moves nothing.
-    """
+    """Point every webhook of ``old_url`` at ``new_url``; the ids moved."""
     if old_url == new_url:
         raise ValueError("the old and the new URL are the same")
     moved = []
@@ -65,14 +61,10 @@ relay.config["NEW_ENDPOINT_URL"] = os.environ.get("NEW_ENDPOINT_URL")
 relay.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
 
 
+# --8<-- [start:forward]
 @relay.post("/webhooks")
 def forward() -> tuple[str, int]:
-    """Pass a delivery on unchanged; acknowledge it only if the new endpoint
-    did.
-
-    The body and the signature headers go through byte for byte, so the new
-    endpoint verifies the delivery as if the platform had sent it there.
-    """
+    """Pass a delivery on unchanged; acknowledge it if the new endpoint did."""
     target = relay.config["NEW_ENDPOINT_URL"]
     headers = {
         name: value
@@ -94,6 +86,7 @@ def forward() -> tuple[str, int]:
     return "", 204
 
 
+# --8<-- [end:forward]
 # --8<-- [end:relay]
 
 

@@ -12,13 +12,13 @@ from typing import Any
 
 import requests
 
-from snippets import catalog
 from snippets.client import ApiError, api_call, api_session
 from snippets.settings import API_BASE, MissingSettingError
 
 # The example delivery of every event: the one source of the site's sample
 # payloads. The Payloads page shows them, the local sender sends them and the
 # tests feed them to both receivers.
+# --8<-- [start:samples]
 TRACK_DATA: dict[str, Any] = {
     "tracking_number": "9405511899223197428490",
     "status_code": "DE",
@@ -68,22 +68,33 @@ RESOURCE_PATHS = {
     "rate": "/v1/rates/se-11464812",
     "track": "/v1/labels/se-35129542/track",
     "carrier_connected": "/v1/carriers/se-1234567",
-    "sales_orders_imported": "/v1/sales_orders?import_id=se-4451",
+    "sales_orders_imported": "/v1/sales_orders?import_id=se-451",
     "order_source_refresh_complete": "/v1/order_sources/se-33125",
     "report_complete": "/v1/reports/se-90210",
+}
+RESOURCE_TYPES = {  # what each event's delivery says it is
+    "batch": "API_BATCH",
+    "rate": "API_RATE",
+    "track": "API_TRACK",
+    "carrier_connected": "API_CARRIER_CONNECTED",
+    "sales_orders_imported": "API_SALES_ORDERS_IMPORTED",
+    "order_source_refresh_complete": "API_ORDER_SOURCE_REFRESH_COMPLETE",
+    "report_complete": "API_REPORT_COMPLETE",
 }
 
 
 def sample_delivery(event: str) -> dict[str, Any]:
     """A delivery of ``event`` as the platform sends it (a fresh copy)."""
-    spec = catalog.event(event)
     delivery: dict[str, Any] = {
         "resource_url": API_BASE + RESOURCE_PATHS[event],
-        "resource_type": spec.resource_type,
+        "resource_type": RESOURCE_TYPES[event],
     }
     if event == "track":
         delivery["data"] = copy.deepcopy(TRACK_DATA)
     return delivery
+
+
+# --8<-- [end:samples]
 
 
 # --8<-- [start:fetch]

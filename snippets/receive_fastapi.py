@@ -1,23 +1,23 @@
 """Receive deliveries with FastAPI: verify the signature, store, then
 acknowledge.
 
-Run it in production with uvicorn (the Receive deliveries page gives the
-command), or try it with ``python -m snippets.receive_fastapi``. Deliveries
-go to the inbox file named by ``YOURSTORE_INBOX_PATH``; ``python -m
-snippets.inbox`` processes them.
+In production, serve ``app`` with uvicorn (the Receive deliveries page gives
+the command). To try it on your machine: ``python receive_fastapi.py`` serves
+it on http://127.0.0.1:5000/webhooks; with ``--local-keys
+.local/webhook-keys/jwks.json`` it trusts the local sender's keys instead of
+the platform's. Deliveries go to the inbox file named by
+``YOURSTORE_INBOX_PATH``; the worker (``python inbox.py``) processes them.
 """
 
-# --8<-- [start:imports]
+import argparse
+import logging
 from functools import cache
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
-
-# --8<-- [end:imports]
-import logging
-import os
 
 from snippets.inbox import (
     DeliveryInbox,
@@ -27,6 +27,7 @@ from snippets.inbox import (
     parse_delivery,
 )
 from snippets.verify_signatures import (
+    LocalKeySet,
     SignatureError,
     platform_keys,
     verify_delivery,
@@ -34,8 +35,11 @@ from snippets.verify_signatures import (
 
 
 # --8<-- [start:receiver]
-MAX_BODY = 1024 * 1024  # 1 MiB: no delivery comes close
 log = logging.getLogger("webhooks")
+
+
+# --8<-- [start:app]
+MAX_BODY = 1024 * 1024  # 1 MiB: no delivery comes close
 
 # No /docs, /redoc or /openapi.json, and "/webhooks/" is not redirected: a
 # scanner learns nothing but 404.
@@ -69,6 +73,10 @@ def media_type(request: Request) -> str:
     )
 
 
+# --8<-- [end:app]
+
+
+# --8<-- [start:receive]
 @app.post("/webhooks", status_code=204)
 async def receive(request: Request) -> Response:
     try:
@@ -99,11 +107,30 @@ async def receive(request: Request) -> Response:
     return Response(status_code=204)
 
 
+# --8<-- [end:receive]
 # --8<-- [end:receiver]
 
-# --8<-- [start:usage]
-if __name__ == "__main__":
-    uvicorn.run(
-        app, host="127.0.0.1", port=int(os.environ.get("PORT", "5000"))
+
+# --8<-- [start:main]
+def main() -> None:
+    """Serve the receiver on this machine, to try it out."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument(
+        "--local-keys",
+        type=Path,
+        metavar="JWKS",
+        help="trust these keys (the local sender's jwks.json) instead of"
+        " the platform's: for testing only",
     )
-# --8<-- [end:usage]
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.local_keys:
+        log.warning("trusting the keys in %s: testing only", args.local_keys)
+        app.state.signing_keys = LocalKeySet(args.local_keys)
+    uvicorn.run(app, host="127.0.0.1", port=args.port)
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:main]

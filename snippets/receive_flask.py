@@ -1,21 +1,21 @@
 """Receive deliveries with Flask: verify the signature, store, then
 acknowledge.
 
-Run it in production with gunicorn (the Receive deliveries page gives the
-command), or try it with ``python -m snippets.receive_flask``. Deliveries go
-to the inbox file named by ``YOURSTORE_INBOX_PATH``; ``python -m
-snippets.inbox`` processes them.
+In production, serve ``app`` with gunicorn (the Receive deliveries page gives
+the command). To try it on your machine: ``python receive_flask.py`` serves
+it on http://127.0.0.1:5000/webhooks; with ``--local-keys
+.local/webhook-keys/jwks.json`` it trusts the local sender's keys instead of
+the platform's. Deliveries go to the inbox file named by
+``YOURSTORE_INBOX_PATH``; the worker (``python inbox.py``) processes them.
 """
 
-# --8<-- [start:imports]
+import argparse
+import logging
 from functools import cache
+from pathlib import Path
 
 from flask import Flask, request
 from werkzeug.exceptions import ClientDisconnected
-
-# --8<-- [end:imports]
-import logging
-import os
 
 from snippets.inbox import (
     DeliveryInbox,
@@ -25,6 +25,7 @@ from snippets.inbox import (
     parse_delivery,
 )
 from snippets.verify_signatures import (
+    LocalKeySet,
     SignatureError,
     platform_keys,
     verify_delivery,
@@ -32,8 +33,11 @@ from snippets.verify_signatures import (
 
 
 # --8<-- [start:receiver]
-MAX_BODY = 1024 * 1024  # 1 MiB: no delivery comes close
 log = logging.getLogger("webhooks")
+
+
+# --8<-- [start:app]
+MAX_BODY = 1024 * 1024  # 1 MiB: no delivery comes close
 
 app = Flask(__name__, static_folder=None)  # serves POST /webhooks, no more
 # Flask answers 413 itself when Content-Length says more than this. A chunked
@@ -61,6 +65,10 @@ def hung_up(error: ClientDisconnected) -> tuple[str, int]:
     return "", 400  # nobody is left to read it
 
 
+# --8<-- [end:app]
+
+
+# --8<-- [start:receive]
 @app.post("/webhooks", provide_automatic_options=False)  # OPTIONS: 405
 def receive() -> tuple[str, int]:
     body = request.get_data(cache=False)  # the raw bytes that were signed
@@ -86,9 +94,30 @@ def receive() -> tuple[str, int]:
     return "", 204
 
 
+# --8<-- [end:receive]
 # --8<-- [end:receiver]
 
-# --8<-- [start:usage]
+
+# --8<-- [start:main]
+def main() -> None:
+    """Serve the receiver on this machine, to try it out."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument(
+        "--local-keys",
+        type=Path,
+        metavar="JWKS",
+        help="trust these keys (the local sender's jwks.json) instead of"
+        " the platform's: for testing only",
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.local_keys:
+        log.warning("trusting the keys in %s: testing only", args.local_keys)
+        app.config["SIGNING_KEYS"] = LocalKeySet(args.local_keys)
+    app.run(host="127.0.0.1", port=args.port)
+
+
 if __name__ == "__main__":
-    app.run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")))
-# --8<-- [end:usage]
+    main()
+# --8<-- [end:main]

@@ -1,44 +1,39 @@
-"""Send a signed sample delivery of any event to any URL, as the platform
-would.
+"""Send a signed sample delivery of any event to your endpoint, as the
+platform would.
 
-Run it: ``python -m snippets.send_test_event track
-http://127.0.0.1:5000/webhooks``
+Run it: ``python send_test_event.py track http://127.0.0.1:5000/webhooks``
+sends one event; ``all`` instead of ``track`` sends every event.
 
-The first run creates a key pair for local testing in ``.local/webhook-keys/``
-(or in the directory named by ``YOURSTORE_WEBHOOK_KEY_DIR``) and writes its
-public half as ``jwks.json``; a receiver started with ``python -m
-snippets.receive_locally`` trusts that file and accepts what this command
-sends. Failed attempts are retried on a shortened schedule (seconds, where the
-platform waits hours: see ``catalog.DELIVERY_RULES``).
+The first run makes a key pair for local testing in ``.local/webhook-keys/``
+(or in the folder named by ``YOURSTORE_WEBHOOK_KEY_DIR``) and writes its public
+half as ``jwks.json``; a receiver started with ``--local-keys`` pointing at
+that file accepts what this program sends. A failed attempt is retried on a
+shortened schedule: seconds, where the platform waits hours.
 """
 
-# --8<-- [start:imports]
+import argparse
 import base64
 import hashlib
 import json
 import os
+import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from jwt.algorithms import RSAAlgorithm
 
-# --8<-- [end:imports]
-import argparse
-import sys
-import time
-from collections.abc import Callable
-
-import requests
-
-from snippets import catalog, schemas
-from snippets.payloads import sample_delivery
+from snippets.payloads import RESOURCE_PATHS, sample_delivery
 from snippets.settings import KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 
 # --8<-- [start:keys]
+# --8<-- [start:jwk]
 KEY_DIR_ENV = "YOURSTORE_WEBHOOK_KEY_DIR"
 DEFAULT_KEY_DIR = Path(".local/webhook-keys")
 
@@ -60,6 +55,10 @@ def _public_jwk(private_key: RSAPrivateKey) -> dict[str, str]:
     }
 
 
+# --8<-- [end:jwk]
+
+
+# --8<-- [start:key-pair]
 def load_or_create_key_pair(directory: Path) -> tuple[RSAPrivateKey, str]:
     """The local signing key and its id: made on first use, kept in
     ``directory``.
@@ -96,12 +95,12 @@ def load_or_create_key_pair(directory: Path) -> tuple[RSAPrivateKey, str]:
     fd, partial_jwks = tempfile.mkstemp(dir=directory)
     with os.fdopen(fd, "w") as jwks_file:
         jwks_file.write(json.dumps(jwks, indent=2) + "\n")
-    os.replace(
-        partial_jwks, directory / "jwks.json"
-    )  # never seen half-written
+    # A rename: the file is never seen half-written.
+    os.replace(partial_jwks, directory / "jwks.json")
     return loaded, jwk["kid"]
 
 
+# --8<-- [end:key-pair]
 # --8<-- [end:keys]
 
 
@@ -124,9 +123,10 @@ def sign_delivery(
 
 
 # --8<-- [start:send]
+# --8<-- [start:attempt]
 DELIVERY_TIMEOUT = (3.05, 10)  # seconds to connect, to wait for the answer
 # A shortened schedule, so a local test ends in seconds: the platform makes
-# fewer attempts, hours apart (catalog.DELIVERY_RULES).
+# fewer attempts, hours apart (see Delivery semantics).
 ATTEMPTS = 5  # the first try and four retries
 FIRST_WAIT = 1.0  # seconds before the first retry; doubles after each failure
 
@@ -135,6 +135,34 @@ class DeliveryFailedError(Exception):
     """No attempt got a 2xx answer."""
 
 
+def attempt(
+    url: str, body: bytes, private_key: RSAPrivateKey, key_id: str
+) -> tuple[bool, str]:
+    """POST ``body`` once, signed now; whether it got a 2xx, and what."""
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "send-test-event",
+        # Signed afresh each time, as the platform does: a retry is new.
+        **sign_delivery(body, private_key, key_id, int(time.time())),
+    }
+    try:
+        response = requests.post(
+            url,
+            data=body,
+            headers=headers,
+            timeout=DELIVERY_TIMEOUT,
+            allow_redirects=False,  # a redirect is not an acknowledgement
+        )
+    except requests.RequestException as error:
+        return False, f"no answer ({type(error).__name__})"
+    outcome = f"{response.status_code} {response.reason}"
+    return 200 <= response.status_code < 300, outcome
+
+
+# --8<-- [end:attempt]
+
+
+# --8<-- [start:retries]
 def send_event(
     event: str,
     url: str,
@@ -143,42 +171,18 @@ def send_event(
     attempts: int = ATTEMPTS,
     first_wait: float = FIRST_WAIT,
     sleep: Callable[[float], None] = time.sleep,
-) -> int:
-    """POST a signed sample ``event`` to ``url`` until a 2xx; its status."""
+) -> None:
+    """POST a signed sample ``event`` to ``url`` until it answers 2xx."""
     if attempts < 1:
         raise ValueError("attempts must be at least 1")
-    delivery = sample_delivery(event)
-    broken = schemas.problems(f"delivery_{event}", delivery)
-    if broken:
-        raise ValueError(
-            f"the sample {event} delivery breaks its schema: {broken}"
-        )
-    body = json.dumps(delivery).encode()  # the same bytes on every attempt
+    body = json.dumps(sample_delivery(event)).encode()  # the same each time
     wait = first_wait
-    for attempt in range(1, attempts + 1):
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "send-test-event",
-            # Signed afresh each time, as the platform does: a retry is new.
-            **sign_delivery(body, private_key, key_id, int(time.time())),
-        }
-        try:
-            response = requests.post(
-                url,
-                data=body,
-                headers=headers,
-                timeout=DELIVERY_TIMEOUT,
-                allow_redirects=False,  # a redirect is not an acknowledgement
-            )
-        except requests.RequestException as error:
-            outcome = f"no answer ({type(error).__name__})"
-        else:
-            outcome = f"{response.status_code} {response.reason}"
-            if 200 <= response.status_code < 300:
-                print(f"{event}: attempt {attempt}: {outcome}")
-                return response.status_code
-        print(f"{event}: attempt {attempt}: {outcome}")
-        if attempt < attempts:
+    for number in range(1, attempts + 1):
+        acknowledged, outcome = attempt(url, body, private_key, key_id)
+        print(f"{event}: attempt {number}: {outcome}")
+        if acknowledged:
+            return
+        if number < attempts:
             print(f"{event}: retrying in {wait:g} s")
             sleep(wait)
             wait *= 2
@@ -188,21 +192,20 @@ def send_event(
     )
 
 
+# --8<-- [end:retries]
 # --8<-- [end:send]
 
-# --8<-- [start:usage]
-if __name__ == "__main__":
+
+# --8<-- [start:main]
+def main() -> None:
+    """Send one sample event, or all of them, to the URL given."""
+    events = list(RESOURCE_PATHS)
     parser = argparse.ArgumentParser(
-        prog="python -m snippets.send_test_event",
+        prog="python send_test_event.py",
         description="Send a signed sample delivery to your endpoint.",
     )
-    events = [e.value for e in catalog.EVENTS]
-    parser.add_argument(
-        "event", choices=[*events, "all"], help="the event to send"
-    )
-    parser.add_argument(
-        "url", help="your endpoint, e.g. http://127.0.0.1:5000/webhooks"
-    )
+    parser.add_argument("event", choices=[*events, "all"], help="what to send")
+    parser.add_argument("url", help="e.g. http://127.0.0.1:5000/webhooks")
     parser.add_argument(
         "--attempts", type=int, default=ATTEMPTS, help="tries at most"
     )
@@ -210,7 +213,8 @@ if __name__ == "__main__":
     key_dir = Path(os.environ.get(KEY_DIR_ENV) or DEFAULT_KEY_DIR)
     private_key, key_id = load_or_create_key_pair(key_dir)
     jwks = key_dir / "jwks.json"
-    print(f"Signing as {key_id}; receive_locally trusts the key in {jwks}.")
+    print(f"Signing as {key_id}; a receiver started with --local-keys {jwks}")
+    print("accepts what it sends.")
     failed = 0
     for event in events if args.event == "all" else [args.event]:
         try:
@@ -222,4 +226,8 @@ if __name__ == "__main__":
             failed += 1
     if failed:
         sys.exit(1)
-# --8<-- [end:usage]
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:main]

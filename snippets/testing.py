@@ -70,18 +70,18 @@ def test_creates_the_webhook(api: Mocker) -> None:
 
 
 # --8<-- [start:conflict]
-def test_moves_the_existing_webhook_after_a_409(api: Mocker) -> None:
-    conflict = api_error(
-        "webhook_event_type_conflict", "business_rules", "Exists."
-    )
+@pytest.fixture
+def taken(api: Mocker) -> Mocker:
+    """The API, where the event has a webhook already: a create gets 409."""
+    conflict = api_error("webhook_event_type_conflict", "business_rules", "")
     api.post(WEBHOOKS, status_code=409, json=conflict)
-    old = {
-        "webhook_id": "7",
-        "url": "https://old.example.com/hooks",
-        "event": "track",
-    }
-    api.get(WEBHOOKS, json=[old])
-    put = api.put(f"{WEBHOOKS}/7", status_code=204)
+    return api
+
+
+def test_moves_the_existing_webhook_after_a_409(taken: Mocker) -> None:
+    old = {"webhook_id": "7", "url": "https://old.example/h", "event": "track"}
+    taken.get(WEBHOOKS, json=[old])
+    put = taken.put(f"{WEBHOOKS}/7", status_code=204)
 
     webhook = ensure_webhook(api_session(), MY_URL, "track")
 
@@ -90,18 +90,13 @@ def test_moves_the_existing_webhook_after_a_409(api: Mocker) -> None:
     assert put.last_request.json() == {"url": MY_URL}
 
 
-def test_changes_nothing_when_already_set_up(api: Mocker) -> None:
-    conflict = api_error(
-        "webhook_event_type_conflict", "business_rules", "Exists."
-    )
-    api.post(WEBHOOKS, status_code=409, json=conflict)
-    api.get(
-        WEBHOOKS, json=[{"webhook_id": "7", "url": MY_URL, "event": "track"}]
-    )
+def test_changes_nothing_when_already_set_up(taken: Mocker) -> None:
+    mine = {"webhook_id": "7", "url": MY_URL, "event": "track"}
+    taken.get(WEBHOOKS, json=[mine])
 
     ensure_webhook(api_session(), MY_URL, "track")
 
-    assert [r.method for r in api.request_history] == ["POST", "GET"]  # no PUT
+    assert [r.method for r in taken.request_history] == ["POST", "GET"]
 
 
 # --8<-- [end:conflict]

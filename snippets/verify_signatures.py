@@ -2,22 +2,23 @@
 timestamp.
 
 The platform signs ``"{timestamp}.{raw body}"`` with RSA-SHA256 (PKCS#1 v1.5)
-and sends the base64 signature, the id of the signing key and the timestamp in
-three headers. Its public keys are published as a JWKS. Both receivers call
-:func:`verify_delivery` on the raw body before they parse it.
+and sends the base64 signature, the id of the signing key and the timestamp
+in three headers. Its public keys are published as a JWKS. Call
+``verify_delivery`` on the raw body before you parse it.
 
-Check the published test vector: ``python -m snippets.verify_signatures``
+Run it to check the published test vector: ``python verify_signatures.py``
+prints that the vector verifies and that one changed byte is refused.
 """
 
-# --8<-- [start:imports]
 import base64
 import binascii
+import json
 import logging
-import os  # noqa: F401 (the settings blocks shown after these read it)
 import re
 import threading
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -27,7 +28,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-# --8<-- [end:imports]
 from snippets.settings import (
     API_BASE,
     JWKS_PATH,
@@ -38,10 +38,13 @@ from snippets.settings import (
 )
 
 
-# --8<-- [start:verify]
+# --8<-- [start:verifier]
+log = logging.getLogger("webhooks")
+
+
+# --8<-- [start:error]
 MAX_SKEW = 5 * 60  # seconds a timestamp may be off, either way
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
-log = logging.getLogger(__name__)
 
 
 class SignatureError(Exception):
@@ -53,6 +56,10 @@ class SignatureError(Exception):
         self.reason = reason
 
 
+# --8<-- [end:error]
+
+
+# --8<-- [start:keys]
 def _public_keys(jwks: Any) -> dict[str, RSAPublicKey]:
     """The RSA signing keys of a JWKS, by key id (other keys are skipped)."""
     if not isinstance(jwks, dict):
@@ -70,6 +77,10 @@ def _public_keys(jwks: Any) -> dict[str, RSAPublicKey]:
     }
 
 
+# --8<-- [end:keys]
+
+
+# --8<-- [start:keyset]
 class KeySet:
     """The platform's public keys by key id, from its JWKS, cached."""
 
@@ -101,6 +112,8 @@ class KeySet:
             raise SignatureError(400, "unknown signing key id")
         return key
 
+    # --8<-- [end:keyset]
+    # --8<-- [start:refresh]
     def _refresh(self) -> None:
         with self._lock:  # one fetch at a time, however many requests wait
             now = time.monotonic()
@@ -129,12 +142,34 @@ class KeySet:
         response.raise_for_status()
         return response.json()
 
+    # --8<-- [end:refresh]
 
+
+# --8<-- [start:platform]
 def platform_keys() -> KeySet:
     """The keys the platform publishes; nothing is fetched until needed."""
     return KeySet(API_BASE + JWKS_PATH)
 
 
+class LocalKeySet(KeySet):
+    """The local sender's public keys, read from its ``jwks.json``: for
+    testing on your machine, handed to a receiver explicitly."""
+
+    def __init__(self, path: Path) -> None:
+        # Read when first needed and again for a new key id: the receiver may
+        # start before the sender makes its key pair, and a new pair needs no
+        # restart.
+        super().__init__(path.resolve().as_uri(), min_refresh_interval=0)
+        self.path = path
+
+    def _fetch(self) -> dict[str, Any]:
+        return json.loads(self.path.read_text())
+
+
+# --8<-- [end:platform]
+
+
+# --8<-- [start:headers]
 def _header_values(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers by lower-case name, a repeated one joined with commas.
 
@@ -148,6 +183,18 @@ def _header_values(headers: Mapping[str, str]) -> dict[str, str]:
     return values
 
 
+def _check_timestamp(timestamp: str, now: float) -> None:
+    """A whole number of seconds, within MAX_SKEW of ``now``, either way."""
+    if not _TIMESTAMP.fullmatch(timestamp):
+        raise SignatureError(400, "malformed timestamp")
+    if abs(now - int(timestamp)) > MAX_SKEW:
+        raise SignatureError(400, "timestamp too far from now")  # a replay?
+
+
+# --8<-- [end:headers]
+
+
+# --8<-- [start:verify]
 def verify_delivery(
     headers: Mapping[str, str],
     body: bytes,
@@ -163,10 +210,7 @@ def verify_delivery(
         raise SignatureError(404, "not found")  # tell scanners nothing
     if "," in key_id + signature + timestamp:  # none of them holds a comma
         raise SignatureError(400, "repeated signature header")
-    if not _TIMESTAMP.fullmatch(timestamp):
-        raise SignatureError(400, "malformed timestamp")
-    if abs((time.time() if now is None else now) - int(timestamp)) > MAX_SKEW:
-        raise SignatureError(400, "timestamp too far from now")  # a replay?
+    _check_timestamp(timestamp, time.time() if now is None else now)
     try:
         raw_signature = base64.b64decode(signature, validate=True)
     except (binascii.Error, ValueError):
@@ -184,6 +228,7 @@ def verify_delivery(
 
 
 # --8<-- [end:verify]
+# --8<-- [end:verifier]
 
 # --8<-- [start:vector]
 # A known-answer test: this body, signed at this time by this key, must verify.
@@ -220,20 +265,24 @@ VECTOR_SIGNATURE = (
 )
 # --8<-- [end:vector]
 
-# --8<-- [start:check]
-if __name__ == "__main__":
-    vector_headers = {
+
+# --8<-- [start:main]
+def main() -> None:
+    """Check the test vector, then one changed byte of it."""
+    headers = {
         KEY_ID_HEADER: "test-vector-2026",
         SIGNATURE_HEADER: VECTOR_SIGNATURE,
         TIMESTAMP_HEADER: str(VECTOR_TIMESTAMP),
     }
-    vector_keys = KeySet.from_jwks(VECTOR_JWKS)
-    verify_delivery(vector_headers, VECTOR_BODY, vector_keys, VECTOR_TIMESTAMP)
+    keys = KeySet.from_jwks(VECTOR_JWKS)
+    verify_delivery(headers, VECTOR_BODY, keys, VECTOR_TIMESTAMP)
     print("The test vector verifies.")
     try:
-        verify_delivery(
-            vector_headers, VECTOR_BODY + b" ", vector_keys, VECTOR_TIMESTAMP
-        )
+        verify_delivery(headers, VECTOR_BODY + b" ", keys, VECTOR_TIMESTAMP)
     except SignatureError as error:
         print(f"One changed byte is refused: {error.status} {error.reason}.")
-# --8<-- [end:check]
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:main]

@@ -32,7 +32,10 @@ if str(ROOT) not in sys.path:
 from docs._hooks import fences, programs, tables  # noqa: E402
 from docs._hooks.settings_hook import substitute  # noqa: E402
 
-DOWNLOAD = re.compile(r"^<!-- download:(?P<name>[\w.-]+) -->$", re.MULTILINE)
+DOWNLOAD = re.compile(
+    r"^(?P<indent> *)<!-- download:(?P<names>[\w.-]+(?: [\w.-]+)*) -->$",
+    re.MULTILINE,
+)
 
 
 def page_url(site_url: str, page: str) -> str:
@@ -46,43 +49,75 @@ def _size(length: int) -> str:
     return f"{length / 1024:.1f} KB" if length >= 1024 else f"{length} bytes"
 
 
-def download_box(name: str, page: str, site_url: str) -> str:
-    """The box under a page's blocks that offers their whole program."""
-    program = programs.program(name)
-    if program.page != page:
-        raise ValueError(f"{page}: {name} belongs to {program.page}")
-    text = programs.compose(
-        program, programs.version(), page_url(site_url, program.page)
-    )
-    here = posixpath.dirname(page)
-    link = posixpath.relpath(f"{programs.DOWNLOADS}/{name}", here or ".")
+def download_box(names: list[str], page: str, site_url: str) -> str:
+    """The box that offers complete programs for download: the page's own,
+    or others a page's commands need beside them."""
+    here = posixpath.dirname(page) or "."
+    links, needed = [], []
+    for name in names:
+        program = programs.program(name)
+        text = programs.compose(
+            program, programs.version(), page_url(site_url, program.page)
+        )
+        link = posixpath.relpath(f"{programs.DOWNLOADS}/{name}", here)
+        size = _size(len(text.encode()))
+        links.append(
+            f'[`{name}`]({link}){{ download="{name}" }} ({size},'
+            f" [read it]({link}))"
+        )
+        needed += [
+            line
+            for line in programs.needed_requirements(program, text)
+            if line not in needed
+        ]
     zipped = posixpath.relpath(
-        f"{programs.DOWNLOADS}/{programs.ARCHIVE}", here or "."
+        f"{programs.DOWNLOADS}/{programs.ARCHIVE}", here
     )
-    needed = programs.needed_requirements(program, text)
+    listing = (
+        links[0]
+        if len(links) == 1
+        else (
+            ", ".join(links[:-1]) + " and " + links[-1] + ", into one folder"
+        )
+    )
+    title = "The complete program" if len(names) == 1 else "The programs"
     lines = [
-        f'!!! example "The complete program: `{name}`"',
+        f'!!! example "{title}: {", ".join(f"`{n}`" for n in names)}"',
         "",
-        f'    [Download `{name}`]({link}){{ download="{name}" }}'
-        f" ({_size(len(text.encode()))}) or [read it]({link}) in your"
-        f" browser; [all the examples]({zipped}) come as one zip.",
+        f"    Download {listing}; [all the examples]({zipped}) come as one"
+        " zip.",
     ]
     if not needed:
         return "\n".join(
             [*lines, "    It needs Python 3.11 or newer, nothing else."]
         )
-    install = " ".join(f'"{line}"' for line in needed)
+    command = wrap(
+        ["python", "-m", "pip", "install"]
+        + [f'"{line}"' for line in sorted(needed)]
+    )
     return "\n".join(
         [
             *lines,
-            "    It runs on its own with Python 3.11 or newer, after this"
-            " install:",
+            f"    {'It runs on its own' if len(names) == 1 else 'They run'}"
+            " with Python 3.11 or newer, after this install:",
             "",
             "    ```bash",
-            f"    python -m pip install {install}",
+            *(f"    {line}" for line in command),
             "    ```",
         ]
     )
+
+
+def wrap(words: list[str], width: int = 79) -> list[str]:
+    """A shell command as lines of at most ``width``, continued with ``\\``."""
+    lines = [words[0]]
+    for word in words[1:]:
+        if len(lines[-1]) + 1 + len(word) + 2 > width:
+            lines[-1] += " \\"
+            lines.append("  " + word)
+        else:
+            lines[-1] += " " + word
+    return lines
 
 
 def _expand(markdown: str, page: str, site_url: str) -> str:
@@ -97,7 +132,12 @@ def _expand(markdown: str, page: str, site_url: str) -> str:
         return generated(match, tables.expand(match))
 
     def download(match: re.Match[str]) -> str:
-        return generated(match, download_box(match["name"], page, site_url))
+        box = download_box(match["names"].split(), page, site_url)
+        indented = "\n".join(
+            match["indent"] + line if line else line
+            for line in box.split("\n")
+        )
+        return generated(match, indented)
 
     return DOWNLOAD.sub(download, tables.MARKER.sub(marker, markdown))
 
@@ -111,8 +151,6 @@ def _with_imports(markdown: str) -> str:
         refs = programs.section_refs(fence.body)
         if fence.lang != "python" or refs is None:
             continue
-        if 'title="snippets/' in fence.info:
-            continue  # a page not yet split into programs: its own imports
         imports = programs.block_imports(refs).split("\n")[:-1]
         lines[fence.line : fence.line] = [
             f"{fence.indent}{line}".rstrip() for line in imports
@@ -125,6 +163,46 @@ def prepare(markdown: str, page: str, site_url: str) -> str:
     numbered = fences.number_fences(markdown)
     expanded = _with_imports(_expand(numbered, page, site_url))
     return substitute(expanded, page)
+
+
+TABLE = re.compile(r"<table>(.*?)</table>", re.DOTALL)
+HEADER = re.compile(r"<th[^>]*>(.*?)</th>", re.DOTALL)
+ROW = re.compile(r"<tr>(.*?)</tr>", re.DOTALL)
+TAG = re.compile(r"<[^>]+>")
+
+
+def label_cells(html: str) -> str:
+    """Give each table cell its column's heading (``data-label``), so that
+    on a phone a row can stand as a card of labelled lines (extra.css)
+    instead of a table too wide to read. Material has no such reflow; the
+    tables here are simple (one header row, no spans), so a few lines do."""
+
+    def table(match: re.Match[str]) -> str:
+        body = match[1]
+        labels = [
+            TAG.sub("", h).replace('"', "&quot;").strip()
+            for h in HEADER.findall(body)
+        ]
+
+        def row(cells: re.Match[str]) -> str:
+            count = iter(labels)
+            return (
+                "<tr>"
+                + re.sub(
+                    r"<td(?=[ >])",
+                    lambda _: f'<td data-label="{next(count, "")}"',
+                    cells[1],
+                )
+                + "</tr>"
+            )
+
+        return "<table>" + ROW.sub(row, body) + "</table>"
+
+    return TABLE.sub(table, html)
+
+
+def on_page_content(html: str, **kwargs: Any) -> str:
+    return label_cells(html)
 
 
 def on_page_markdown(

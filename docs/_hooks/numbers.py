@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib3.util.retry import RequestHistory, Retry
 
-from snippets import catalog, client, settings
+from snippets import catalog, client, endpoint, inbox, settings
 
 
 def seconds(value: float) -> str:
@@ -47,6 +47,23 @@ def _later_waits() -> str:
     return listing([f"{wait:g}" for wait in waits[1:]]) + " seconds"
 
 
+def size(value: int) -> str:
+    """``1 MiB``, ``512 KiB``."""
+    for unit, factor in (("MiB", 1024**2), ("KiB", 1024)):
+        if value % factor == 0:
+            return f"{value // factor} {unit}"
+    return f"{value} bytes"
+
+
+def duration(value: float) -> str:
+    """``10 seconds``, ``1 hour``, ``2 hours``."""
+    for unit, factor in (("hour", 3600), ("minute", 60)):
+        if value >= factor and value % factor == 0:
+            count = int(value // factor)
+            return f"{count} {unit}" + ("s" if count != 1 else "")
+    return seconds(value)
+
+
 NUMBERS = {
     "rate_limit": str(catalog.RATE_LIMIT_PER_MINUTE),
     "client_retries": str(client.RETRIES),
@@ -54,4 +71,8 @@ NUMBERS = {
     "client_backoff": _later_waits(),
     "connect_timeout": seconds(settings.TIMEOUT[0]),
     "read_timeout": seconds(settings.TIMEOUT[1]),
+    "endpoint_max_body": size(endpoint.app.config["MAX_CONTENT_LENGTH"]),
+    "inbox_first_wait": duration(inbox.RETRY_FIRST_WAIT),
+    "inbox_max_wait": duration(inbox.RETRY_MAX_WAIT),
+    "event_count": str(len(catalog.EVENTS)),
 }

@@ -70,7 +70,10 @@ def _sections(module: str, names: str) -> tuple[str, ...]:
 
 
 SETTINGS = "snippets/settings.py:settings"
+SIGNATURES = "snippets/settings.py:signatures"
 CLIENT = "snippets/client.py:client"
+VERIFIER = "snippets/verify_signatures.py:verifier"
+INBOX = "snippets/inbox.py:inbox"
 
 PROGRAMS: tuple[Program, ...] = (
     Program(
@@ -87,6 +90,11 @@ PROGRAMS: tuple[Program, ...] = (
         "status_codes.py",
         "status-codes.md",
         _sections("status_codes", "messages message main"),
+    ),
+    Program(
+        "endpoint.py",
+        "endpoint.md",
+        _sections("endpoint", "receiver main"),
     ),
     Program(
         "client.py",
@@ -132,11 +140,63 @@ PROGRAMS: tuple[Program, ...] = (
         (SETTINGS, CLIENT, *_sections("payloads", "fetch main")),
     ),
     Program(
+        "verify_signatures.py",
+        "verify-signatures.md",
+        (
+            SETTINGS,
+            SIGNATURES,
+            VERIFIER,
+            *_sections("verify_signatures", "vector main"),
+        ),
+    ),
+    Program(
+        "receive_flask.py",
+        "receive.md",
+        (
+            SETTINGS,
+            SIGNATURES,
+            VERIFIER,
+            INBOX,
+            *_sections("receive_flask", "receiver main"),
+        ),
+    ),
+    Program(
+        "receive_fastapi.py",
+        "receive.md",
+        (
+            SETTINGS,
+            SIGNATURES,
+            VERIFIER,
+            INBOX,
+            *_sections("receive_fastapi", "receiver main"),
+        ),
+    ),
+    Program(
+        "inbox.py",
+        "inbox.md",
+        _sections("inbox", "inbox handlers worker main"),
+    ),
+    Program(
+        "delivery_semantics.py",
+        "delivery-semantics.md",
+        _sections("delivery_semantics", "order apply handle main"),
+    ),
+    Program(
+        "send_test_event.py",
+        "send-test-event.md",
+        (
+            SETTINGS,
+            SIGNATURES,
+            "snippets/payloads.py:samples",
+            *_sections("send_test_event", "keys sign send main"),
+        ),
+    ),
+    Program(
         "inbox_postgres.py",
         "inbox.md",
         (
             SETTINGS,
-            "snippets/inbox.py:shared",
+            *_sections("inbox", "settings unavailable news"),
             *_sections("inbox_postgres", "schema inbox watch main"),
         ),
         extra="postgres",
@@ -283,7 +343,9 @@ def block_imports(refs: list[str]) -> str:
     first = ast.parse(body).body[0]
     gap = (
         "\n\n\n"
-        if isinstance(first, ast.FunctionDef | ast.ClassDef)
+        if isinstance(
+            first, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+        )
         else "\n\n"
     )
     return imports + gap
@@ -354,7 +416,9 @@ def compose(prog: Program, version: str, page_url: str) -> str:
     first = ast.parse(body).body[0]
     gap = (
         "\n\n\n"
-        if isinstance(first, ast.FunctionDef | ast.ClassDef)
+        if isinstance(
+            first, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+        )
         else "\n\n"
     )
     return f'"""{docstring}"""\n\n{imports}{gap}{body}\n'

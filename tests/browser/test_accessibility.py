@@ -7,9 +7,11 @@ bad link. The theme's own issues are fixed in ``docs/_overrides/`` and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
 
 from tests.support.browser import (
     PALETTES,
@@ -18,6 +20,7 @@ from tests.support.browser import (
     scheme,
     visit,
 )
+from tests.support.site import html_path, pages
 
 pytestmark = pytest.mark.browser
 # Report nodes for violations only: listing every passing node doubles the run
@@ -43,35 +46,45 @@ def _describe(violation: dict) -> str:
     return f"{violation['id']} ({violation['impact']}): {violation['help']} at {targets}"
 
 
-def test_axe_finds_no_violations_in_either_palette(
-    browser: Browser, site: Site
-) -> None:
-    axe_script = Axe().axe_script
-    tabs = {}
+ADDRESSES = [html_path(doc).removesuffix("index.html") for doc in pages()] + [
+    "no-such-page/"
+]
+
+
+@pytest.fixture(scope="module")
+def tabs(browser: Browser) -> Iterator[dict[str, Page]]:
+    """One tab per palette, reused by every page of this worker."""
+    opened = {}
     for palette in PALETTES:
         context, watch = open_context(browser, palette)
-        tabs[palette] = (context, watch, context.new_page())
-    report, rules = [], 0
-    for url in [*site.pages, site.url("no-such-page/")]:
-        for palette, (_, _, page) in tabs.items():
-            visit(page, url)
-            assert scheme(page) == PALETTES[palette], site.name(url)
-            page.evaluate(axe_script)
-            page.evaluate(START_AXE, AXE_OPTIONS)
-        for palette, (_, _, page) in tabs.items():
-            page.wait_for_function(AXE_DONE, polling=200, timeout=180_000)
-            result = page.evaluate("window.__axe")
-            assert "error" not in result, result
-            rules += result["rules"]
-            report += [
-                f"{palette} {site.name(url) or '(home)'}: {_describe(v)}"
-                for v in result["violations"]
-            ]
-    for context, watch, _ in tabs.values():
+        opened[palette] = (context, watch, context.new_page())
+    yield {palette: page for palette, (_, _, page) in opened.items()}
+    for context, watch, _ in opened.values():
         context.close()
         assert watch.offsite == []
+
+
+@pytest.mark.parametrize("address", ADDRESSES)
+def test_axe_finds_no_violations_in_either_palette(
+    tabs: dict[str, Page], site: Site, address: str
+) -> None:
+    """One item per page, so that the pages spread over the workers; both
+    palettes at once, each in its own renderer."""
+    axe_script = Axe().axe_script
+    for palette, page in tabs.items():
+        visit(page, site.url(address))
+        assert scheme(page) == PALETTES[palette], address
+        page.evaluate(axe_script)
+        page.evaluate(START_AXE, AXE_OPTIONS)
+    report, rules = [], 0
+    for palette, page in tabs.items():
+        page.wait_for_function(AXE_DONE, polling=200, timeout=180_000)
+        result = page.evaluate("window.__axe")
+        assert "error" not in result, result
+        rules += result["rules"]
+        report += [f"{palette}: {_describe(v)}" for v in result["violations"]]
     assert rules > 0, "axe checked nothing"
-    assert report == [], "\n".join(report)
+    assert report == [], f"{address}:\n" + "\n".join(report)
 
 
 def test_axe_catches_a_violation(browser: Browser, site: Site) -> None:

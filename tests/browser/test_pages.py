@@ -333,8 +333,27 @@ def test_a_page_offers_its_program_for_download(
         served.body()
         == (site.root / "downloads" / "create_webhook.py").read_bytes()
     )
-    assert f"({len(served.body()) / 1024:.1f} KB)" in shown
+    assert f"({len(served.body()) / 1024:.1f} KB, read it)" in shown
     assert 'python -m pip install "requests' in shown
+
+
+OVERFLOWING_TABLES = """() => [...document.querySelectorAll(
+    '.md-typeset__scrollwrap, .md-typeset__table')]
+    .filter(e => e.scrollWidth > e.clientWidth + 1)
+    .map(e => (e.querySelector('th') || {innerText: '?'}).innerText)"""
+
+
+def test_no_table_needs_sideways_scrolling_on_a_phone(
+    reader: tuple[Page, Watch], site: Site
+) -> None:
+    page, _ = reader
+    page.set_viewport_size({"width": 390, "height": 844})
+    wide = {}
+    for doc in pages():
+        visit(page, site.url(html_path(doc).removesuffix("index.html")))
+        if found := page.evaluate(OVERFLOWING_TABLES):
+            wide[doc] = found
+    assert wide == {}
 
 
 # The term a reader types; the page it must find (a path, or a pattern its
@@ -344,6 +363,9 @@ def test_a_page_offers_its_program_for_download(
 # shown is enough.
 SEARCHES = {
     "409": ("create-webhook/", 3),
+    "ngrok": ("endpoint/", 3),
+    "API_TRACK": (re.compile(r"payloads|events|status-codes"), 3),
+    "x-yourstore-timestamp": ("verify-signatures/", 3),
     "DE": ("status-codes/", 10),
     "carrier_connected": ("events/", 1),
     "signature": (re.compile(r"signature", re.IGNORECASE), 3),

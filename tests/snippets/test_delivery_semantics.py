@@ -263,3 +263,13 @@ def test_running_the_module_replays_a_shuffled_history(run_main, capsys):
         "  old news: ignored",
         "[('9405511899223197428490', 'DE', '2026-11-26T14:03:00.000000Z')]",
     ]
+
+
+def test_the_download_prints_the_same_replay(reader, run_main, capsys):
+    reader.download("delivery_semantics.py")
+    run_main("snippets.delivery_semantics")
+    in_process = capsys.readouterr().out
+
+    answer = reader.run("delivery_semantics.py")
+
+    assert answer.stdout == in_process, answer.stderr

@@ -1,12 +1,16 @@
 """Tests for snippets/endpoint.py (page: docs/endpoint.md)."""
 
 import json
+import socket
+import sys
 
 import pytest
+import requests
 from flask import Flask
 
 from snippets import endpoint, payloads
 from snippets.catalog import EVENTS
+from tests.support.reader import free_port
 
 
 @pytest.fixture
@@ -80,7 +84,7 @@ def test_only_post_is_served(client):
     assert client.get("/webhooks").status_code == 405
 
 
-def test_running_the_module_serves_on_loopback_port_8080(
+def test_running_the_module_serves_on_loopback_port_5000(
     monkeypatch, run_main
 ):
     started = {}
@@ -88,4 +92,39 @@ def test_running_the_module_serves_on_loopback_port_8080(
 
     run_main("snippets.endpoint")
 
-    assert started == {"host": "127.0.0.1", "port": 8080}
+    assert started == {"host": "127.0.0.1", "port": 5000}
+
+
+def test_the_download_serves_as_the_page_says(reader):
+    """``python endpoint.py`` (port 5000), in a folder holding the download;
+    if something else holds port 5000, the same app on another port."""
+    reader.download("endpoint.py")
+    port = 5000 if _free(5000) else free_port()
+    command = (
+        ["endpoint.py"]
+        if port == 5000
+        else ["-c", f"import endpoint; endpoint.app.run('127.0.0.1', {port})"]
+    )
+    with reader.serve(sys.executable, *command, port=port) as server:
+        delivery = requests.post(
+            f"{server}/webhooks",
+            json={"resource_type": "API_BATCH"},
+            timeout=10,
+        )
+        deep = requests.post(
+            f"{server}/webhooks",
+            data=b"[" * 100_000 + b"]" * 100_000,
+            headers={"Content-Type": "application/json"},
+            timeout=10,
+        )
+
+    assert (delivery.status_code, deep.status_code) == (204, 400)
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

@@ -212,3 +212,12 @@ def test_the_download_fetches_what_a_delivery_points_at(
     assert elsewhere.returncode == 1
     assert elsewhere.stderr.startswith("Nothing fetched: ValueError(")
     assert elsewhere.stderr.count("\n") == 1
+
+
+def test_the_samples_name_each_event_as_the_catalog_does():
+    """The samples spell resource types out (a downloaded sender carries no
+    catalog); they must be the catalog's."""
+    assert payloads.RESOURCE_TYPES == {
+        e.value: e.resource_type for e in catalog.EVENTS
+    }
+    assert list(payloads.RESOURCE_PATHS) == [e.value for e in catalog.EVENTS]

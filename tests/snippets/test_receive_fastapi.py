@@ -4,9 +4,12 @@ What both receivers must do is in ``test_receive.py``; this module holds
 what is particular to FastAPI.
 """
 
+import sys
+
 from fastapi.testclient import TestClient
 
 from snippets import inbox, receive_fastapi
+from snippets.verify_signatures import LocalKeySet
 
 
 def test_a_body_without_a_length_is_still_cut_off_at_1_mib(
@@ -36,13 +39,36 @@ def test_the_app_publishes_no_description_of_itself():
     assert receive_fastapi.app.openapi_url is None
 
 
-def test_running_the_module_serves_on_port_5000(monkeypatch, run_main):
+def test_running_the_module_serves_on_port_5000_trusting_the_platform(
+    monkeypatch, run_main
+):
     calls = []
     monkeypatch.setattr(
         "uvicorn.run", lambda app, **kw: calls.append((app, kw))
     )
-    monkeypatch.delenv("PORT", raising=False)
+    monkeypatch.setattr(sys, "argv", ["receive_fastapi.py"])
 
     namespace = run_main("snippets.receive_fastapi")
 
     assert calls == [(namespace["app"], {"host": "127.0.0.1", "port": 5000})]
+    assert not isinstance(namespace["app"].state.signing_keys, LocalKeySet)
+
+
+def test_local_keys_are_trusted_only_when_the_command_line_says_so(
+    monkeypatch, run_main, tmp_path, caplog
+):
+    calls = []
+    monkeypatch.setattr(
+        "uvicorn.run", lambda app, **kw: calls.append((app, kw))
+    )
+    jwks = tmp_path / "jwks.json"
+    monkeypatch.setattr(
+        sys, "argv", ["receive_fastapi.py", "--local-keys", str(jwks)]
+    )
+
+    namespace = run_main("snippets.receive_fastapi")
+
+    keys = namespace["app"].state.signing_keys
+    assert isinstance(keys, LocalKeySet)
+    assert keys.path == jwks
+    assert f"trusting the keys in {jwks}: testing only" in caplog.text

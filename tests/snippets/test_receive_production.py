@@ -26,6 +26,7 @@ from snippets.send_test_event import sign_delivery
 from snippets.settings import KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from tests.support import production
 from tests.support.fake_api import FakeApi
+from tests.support.reader import Reader
 from tests.support.receivers import (
     Signer,
     stored,
@@ -56,12 +57,19 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(
-    receiver, key_server: str, tmp_path_factory: pytest.TempPathFactory
+    receiver,
+    key_server: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    built_site: Path,
 ) -> Iterator[Stack]:
-    """The receiver under its production command, nginx in front of it."""
+    """The receiver under its production command, run in a folder holding its
+    download as a reader's does, nginx in front of it."""
     directory = tmp_path_factory.mktemp(f"prod-{receiver.kind}")
+    Reader(built_site, directory).download(f"receive_{receiver.kind}.py")
     path = directory / "inbox.sqlite3"
-    app = production.ProductionServer(receiver.kind, path, key_server)
+    app = production.ProductionServer(
+        receiver.kind, path, key_server, directory
+    )
     app.start()
     app.ready()
     nginx = None

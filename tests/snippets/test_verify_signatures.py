@@ -102,6 +102,17 @@ def test_running_the_module_checks_the_vector(run_main, capsys):
     ]
 
 
+def test_the_download_checks_the_vector_on_its_own(reader):
+    reader.download("verify_signatures.py")
+
+    answer = reader.run("verify_signatures.py")
+
+    assert answer.stdout.splitlines() == [
+        "The test vector verifies.",
+        "One changed byte is refused: 400 bad signature.",
+    ], answer.stderr
+
+
 # ---------------------------------------------------------- verify_delivery
 def test_a_fresh_signed_delivery_verifies(key_pair):
     private_key, key_id, jwks = key_pair

@@ -33,18 +33,17 @@ import json
 import re
 import subprocess
 import sys
-import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from docs._hooks import programs
+from docs._hooks import build, programs
 from snippets import schemas, settings
 from snippets.inbox_postgres import PostgresInbox
 from tests.support import postgres, replay, shell
 from tests.support.fake_api import FakeApi
-from tests.support.paths import SNIPPETS
-from tests.support.site import Block, BuiltSite, written_fences
+from tests.support.site import Block, BuiltSite, raw_markdown, written_fences
 
 VOLATILE = re.compile(r"(^|_)id$")  # ids differ between runs of one call
 TIMESTAMP = re.compile(
@@ -63,34 +62,32 @@ def transcript_status(block: Block) -> int | None:
     return int(match[1]) if match else None
 
 
+def _embedded(block: Block) -> bool:
+    """Written as named sections of ``snippets/`` (the build embeds them)."""
+    fence = written_fences(block.page).get(_line(block))
+    return bool(fence and programs.section_refs(fence.body))
+
+
+# Each language's claim: the kind of check, if the block is written as that
+# kind must be. Shell languages and plain text are claimed below.
+CLAIMS: dict[str, Callable[[Block], str | None]] = {
+    "python": lambda b: "python" if _embedded(b) else None,
+    "nginx": lambda b: "config" if _embedded(b) else None,  # see nginx -t
+    "json": lambda b: (
+        "json" if b.attrs.get("data-schema") in schemas.SCHEMAS else None
+    ),
+    "http": lambda b: "http",
+    "sql": lambda b: "sql",
+}
+
+
 def kind(block: Block) -> str | None:
     """The kind of check that proves ``block``, or None: unclaimed."""
-    if block.lang == "python":
-        fence = written_fences(block.page).get(_line(block))
-        if fence and programs.section_refs(fence.body) is not None:
-            if (block.title or "").startswith("snippets/"):
-                return "legacy python"
-            return "python"
-        return None
-    if block.lang == "nginx":  # nginx -t proves it (test_receive_production)
-        fence = written_fences(block.page).get(_line(block))
-        refs = programs.section_refs(fence.body) if fence else None
-        return "config" if refs else None
-    if block.lang == "json":
-        return (
-            "json"
-            if block.attrs.get("data-schema") in schemas.SCHEMAS
-            else None
-        )
+    if block.lang in CLAIMS:
+        return CLAIMS[block.lang](block)
     if transcript_status(block) is not None:
         return "transcript"
-    if block.lang == "http":
-        return "http"
-    if block.lang == "sql":
-        return "sql"
-    if block.lang in replay.SHELL_LANGS:
-        return "shell"
-    return None
+    return "shell" if block.lang in replay.SHELL_LANGS else None
 
 
 def _line(block: Block) -> int:
@@ -112,22 +109,18 @@ class Page:
 
     @property
     def downloads(self) -> dict[str, Any]:
+        """The programs the page offers (its download boxes), by name."""
+        markdown = raw_markdown(self.name)
         return {
-            p.name: self.site.download(p.name)
-            for p in programs.PROGRAMS
-            if p.page == self.name
+            name: self.site.download(name)
+            for match in build.DOWNLOAD.finditer(markdown)
+            for name in match["names"].split()
         }
 
     def variables(self) -> set[str]:
         """The variables a reader of the page may set: those the page's
         programs read and those its shell blocks use."""
         names = {settings.API_KEY_ENV}
-        if any(
-            (b.title or "").startswith("snippets/") for b in self.blocks
-        ):  # a page not yet split into programs: what snippets/ reads
-            for path in SNIPPETS.glob("*.py"):
-                needed, optional = shell.download_variables(path)
-                names |= needed | optional
         for path in self.downloads.values():
             needed, optional = shell.download_variables(path)
             names |= needed | optional
@@ -149,7 +142,9 @@ def _commands(block: Block) -> list[shell.Command]:
 def _top_level_names(code: str) -> set[str]:
     names: set[str] = set()
     for node in ast.parse(code).body:
-        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+        if isinstance(
+            node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+        ):
             names.add(node.name)
         elif isinstance(node, ast.Assign):
             names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
@@ -181,12 +176,44 @@ def _split(code: str) -> tuple[str, str]:
     first = body[0]
     start = (
         first.decorator_list[0].lineno
-        if isinstance(first, ast.FunctionDef | ast.ClassDef)
+        if isinstance(
+            first, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+        )
         and first.decorator_list
         else first.lineno
     )
     lines = code.split("\n")
     return "\n".join(lines[: start - 1]), "\n".join(lines[start - 1 :])
+
+
+def _part_of(code: str, program: str) -> bool:
+    """Whether ``code``'s lines stand, in order and together, in
+    ``program``, at any one indentation (a method shown on its own is
+    dedented)."""
+    lines = code.strip("\n").split("\n")
+    whole = program.split("\n")
+    first = lines[0]
+    for start, line in enumerate(whole):
+        if not line.endswith(first) or line.strip() != first.strip():
+            continue
+        indent = line[: len(line) - len(first)]
+        window = whole[start : start + len(lines)]
+        if [w.removeprefix(indent) if w.strip() else "" for w in window] == [
+            ln if ln.strip() else "" for ln in lines
+        ]:
+            return True
+    return False
+
+
+def _bound_in(tree: ast.AST) -> set[str]:
+    """Names the code binds itself: arguments, locals, loop variables."""
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+    return bound
 
 
 def ruff_problems(code: str, builtins: set[str]) -> list[str]:
@@ -231,15 +258,6 @@ def _links(site: BuiltSite, page: str) -> set[str]:
     return targets
 
 
-def _part_of(code: str, program: str) -> bool:
-    """``code`` is in ``program`` as it stands, or indented one level: a
-    method shown alone (pymdownx.snippets dedents a section in a class)."""
-    return any(
-        textwrap.indent(code.strip(), indent) in program
-        for indent in ("", "    ")
-    )
-
-
 def python_problems(block: Block, page: Page) -> list[str]:
     if block.title not in page.downloads:
         offered = ", ".join(sorted(page.downloads)) or "none"
@@ -258,11 +276,9 @@ def python_problems(block: Block, page: Page) -> list[str]:
     defined_here = _top_level_names(block.code)
     available = _top_level_names(download) - defined_here
     problems += ruff_problems(block.code, available)
-    used = {
-        n.id
-        for n in ast.walk(ast.parse(block.code))
-        if isinstance(n, ast.Name)
-    }
+    tree = ast.parse(block.code)
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    used -= _bound_in(tree)
     own = {
         name
         for other in page.blocks
@@ -274,18 +290,14 @@ def python_problems(block: Block, page: Page) -> list[str]:
     shown = shown_names(page.site)
     for helper in sorted((used & available) - own):
         where = shown.get(helper, set()) - {page.name}
-        if helper not in inline or not where & links:
-            target = ", ".join(sorted(where)) or "no page shows it"
+        if helper not in inline:
+            problems.append(f"uses {helper}: name it in the prose")
+        elif where and not where & links:
             problems.append(
-                f"uses {helper} from another page: name it in the prose and "
-                f"link to where it is shown ({target})"
+                f"uses {helper} from another page: link to where it is "
+                f"shown ({', '.join(sorted(where))})"
             )
     return problems
-
-
-def legacy_python_problems(block: Block, page: Page) -> list[str]:
-    """A page not yet split into programs: its blocks stand alone."""
-    return ruff_problems(block.code, set())
 
 
 # ---------------------------------------------------------------------- json
@@ -457,7 +469,6 @@ def sql_problems(block: Block, page: Page) -> list[str]:
 CHECKS = {
     "config": config_problems,
     "python": python_problems,
-    "legacy python": legacy_python_problems,
     "json": json_problems,
     "transcript": transcript_problems,
     "http": http_problems,

@@ -214,8 +214,8 @@ class FakeApi:
             response = self.error(
                 429,
                 "rate_limit_exceeded",
-                f"Over the limit of {self.rate_limit} requests a minute; "
-                "wait the seconds in Retry-After.",
+                f"Over {self.rate_limit} requests a minute: wait as"
+                " Retry-After says.",
             )
             response.headers["Retry-After"] = str(wait)
             return response

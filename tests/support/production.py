@@ -77,8 +77,11 @@ def listening_socket() -> socket.socket:
 class ProductionServer:
     """The page's command for ``kind``, serving a socket the test holds."""
 
-    def __init__(self, kind: str, inbox: Path, api_base: str) -> None:
+    def __init__(
+        self, kind: str, inbox: Path, api_base: str, folder: Path
+    ) -> None:
         self.kind = kind
+        self.folder = folder  # holds the receiver's download, as for a reader
         page_env, words = page_command(kind)
         self.sock = listening_socket()
         self.port = self.sock.getsockname()[1]
@@ -104,7 +107,7 @@ class ProductionServer:
     def start(self) -> None:
         self.process = subprocess.Popen(
             self.argv,
-            cwd=ROOT,
+            cwd=self.folder,
             env=self.env,
             pass_fds=[self.sock.fileno()],
             stdout=self.log,

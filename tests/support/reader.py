@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -96,6 +97,31 @@ class Reader:
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+@contextmanager
+def background(
+    reader: Reader, *args: str, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[str]]:
+    """``python <args>`` left running in the reader's folder (a worker, say)
+    until the block ends; then stopped as Ctrl+C stops it."""
+    process = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=reader.folder,
+        env=reader.env(**(env or {})),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def free_port() -> int:

@@ -2,8 +2,7 @@
 
 Each page gets its own fake API, served over HTTP on 127.0.0.1 and holding
 the site's sample shipment, and a server for each receiver its curls call
-(``data-receiver="module:app"``: a download of the site, or a module of
-``snippets`` for pages not yet given downloads). The page's shell blocks that
+(``data-receiver="module:app"``: an app in one of the site's downloads). The page's shell blocks that
 hold curl and export commands run in page order, each in a fresh bash that
 starts from the variables the blocks before it exported, so the state of the
 fake and of the shell carries over as it would for the reader. The text that
@@ -18,7 +17,6 @@ how bash ended. ``problems`` turns that into what the page gets wrong.
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import json
 import os
@@ -87,18 +85,16 @@ def curls(block: Block) -> list[shell.Command]:
 
 
 def _load_app(target: str, site: BuiltSite) -> Any:
+    """The app a page's curls call: loaded from the page's download."""
     module_name, _, attribute = target.partition(":")
-    if module_name.startswith("snippets."):
-        module = importlib.import_module(module_name)
-    else:
-        path = site.download(f"{module_name}.py")
-        spec = importlib.util.spec_from_file_location(
-            f"download_{module_name}", path
-        )
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {path}")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+    path = site.download(f"{module_name}.py")
+    spec = importlib.util.spec_from_file_location(
+        f"download_{module_name}", path
+    )
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     return getattr(module, attribute or "app")
 
 

@@ -12,7 +12,6 @@ claimed. ``curl`` is not checked here: ``replay.py`` runs it.
 from __future__ import annotations
 
 import ast
-import importlib
 import re
 import shlex
 import subprocess
@@ -158,29 +157,18 @@ def _module_names(path: Path) -> frozenset[str]:
     """Top-level names a downloaded module defines (without running it)."""
     names: set[str] = set()
     for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+        if isinstance(
+            node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+        ):
             names.add(node.name)
         elif isinstance(node, ast.Assign):
             names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
     return frozenset(names)
 
 
-def _legacy_module(module: str, attribute: str = "") -> list[str]:
-    """A module of ``snippets``, on a page not yet split into programs."""
-    try:
-        found = importlib.import_module(module)
-    except ImportError as error:
-        return [f"cannot import {module}: {error}"]
-    if attribute and not hasattr(found, attribute):
-        return [f"{module} has no {attribute}"]
-    return []
-
-
 def _app(target: str, context: Context, default: str = "app") -> list[str]:
     """``module:app`` names a download of the page and an app in it."""
     module, _, attribute = target.partition(":")
-    if module.startswith("snippets."):
-        return _legacy_module(module, attribute or default)
     name = f"{module}.py"
     problems = _download(name, context)
     if problems:
@@ -196,8 +184,6 @@ def check_python(command: Command, context: Context) -> list[str]:
         return requirement_problems(args[3:])
     if args[:2] == ["-m", "venv"] and len(args) == 3:
         return []
-    if args[:1] == ["-m"] and args[1:2] and args[1].startswith("snippets."):
-        return _legacy_module(args[1])
     if not args or not args[0].endswith(".py"):
         return [f"`{command.text}`: only `python <download>.py` is known"]
     problems = _download(args[0], context)
@@ -226,8 +212,6 @@ def requirement_problems(args: list[str]) -> list[str]:
     files = iter(args)
     for arg in files:
         if arg in ("-q", "--quiet", "-U", "--upgrade"):
-            continue
-        if arg in ("-e", "."):  # a page not yet split into programs
             continue
         if arg in ("-r", "--requirement"):
             name = next(files, "")
@@ -341,10 +325,11 @@ def problems(command: Command, context: Context) -> list[str]:
     return unknown + check(command, context)
 
 
-def download_variables(path: Path) -> tuple[set[str], set[str]]:
-    """The environment variables a downloaded program reads: those it needs
-    (``setting(...)``) and those it may (``os.environ.get(...)``)."""
-    tree = ast.parse(path.read_text())
+def download_variables(path: Path | str) -> tuple[set[str], set[str]]:
+    """The environment variables a downloaded program (a file, or its text)
+    reads: those it needs (``setting(...)``) and those it may
+    (``os.environ.get(...)``)."""
+    tree = ast.parse(path.read_text() if isinstance(path, Path) else path)
     constants = {
         t.id: node.value.value
         for node in tree.body

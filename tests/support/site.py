@@ -58,12 +58,36 @@ def raw_markdown(page: str) -> str:
 
 
 @cache
+def _config() -> dict:
+    class Loader(yaml.SafeLoader):
+        pass
+
+    # mkdocs.yml uses a few tags (!relative); what is read here needs none.
+    Loader.add_multi_constructor("!", lambda *_: None)
+    return yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=Loader)
+
+
 def site_url() -> str:
-    loader = yaml.SafeLoader
-    # mkdocs.yml uses a few tags (!relative); the site URL needs none of them.
-    loader.add_multi_constructor("!", lambda *_: None)
-    config = yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=loader)
-    return str(config["site_url"])
+    return str(_config()["site_url"])
+
+
+def nav_pages() -> list[str]:
+    """The pages in the order of the navigation, the order a reader meets
+    them in."""
+
+    def walk(items: list) -> list[str]:
+        found = []
+        for item in items:
+            value = (
+                next(iter(item.values())) if isinstance(item, dict) else item
+            )
+            if isinstance(value, list):
+                found += walk(value)
+            elif isinstance(value, str) and value.endswith(".md"):
+                found.append(value)
+        return found
+
+    return walk(_config()["nav"])
 
 
 @cache
