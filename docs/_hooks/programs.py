@@ -463,7 +463,7 @@ def _third_party(code: str) -> set[str]:
     return {t for t in tops if t not in sys.stdlib_module_names}
 
 
-def _distributions(line: str) -> list[str]:
+def distributions(line: str) -> list[str]:
     """The distributions a requirement line installs: its own, and those its
     extras pull in (``psycopg[pool]`` installs ``psycopg-pool``)."""
     requirement = Requirement(line)
@@ -487,7 +487,7 @@ def needed_requirements(prog: Program, code: str) -> list[str]:
     build even where the builder's environment happens to have it.
     """
     lines = requirement_lines(prog.extra)
-    by_name = {name: line for line in lines for name in _distributions(line)}
+    by_name = {name: line for line in lines for name in distributions(line)}
     siblings = {p.name.removesuffix(".py") for p in PROGRAMS}
     provided = packages_distributions()
     needed: list[str] = []
