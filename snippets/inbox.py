@@ -26,13 +26,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from jsonschema import Draft202012Validator
 
 # --8<-- [start:inbox]
 # --8<-- [start:settings]
 INBOX_PATH = os.environ.get("YOURSTORE_INBOX_PATH", "webhook-inbox.sqlite3")
+# A postgresql:// URL here puts the inbox in PostgreSQL (inbox_postgres.py)
+INBOX_URL_ENV = "YOURSTORE_INBOX_URL"
 # Days a processed delivery is kept (as a guard against repeats), then pruned
 KEEP_DONE_DAYS = float(os.environ.get("YOURSTORE_INBOX_KEEP_DAYS", "7"))
 # Seconds a worker may hold a delivery before another may take it
@@ -47,6 +49,15 @@ FULL_EVENTS = frozenset({"API_TRACK"})
 log = logging.getLogger("webhooks")
 
 # --8<-- [end:settings]
+
+
+# --8<-- [start:unavailable]
+class InboxUnavailableError(Exception):
+    """The inbox cannot take deliveries now (its database is unreachable,
+    its disk full): answer 503, and the platform sends the delivery again."""
+
+
+# --8<-- [end:unavailable]
 
 
 # --8<-- [start:schema]
@@ -182,21 +193,26 @@ class Inbox:
         path: str = INBOX_PATH,
         clock: Callable[[], float] = time.time,
         keep_done_days: float = KEEP_DONE_DAYS,
+        lease: float = LEASE,
     ) -> None:
         self.path = path
         self.clock = clock
         self.keep_done = keep_done_days * 86400  # seconds
+        self.lease = lease
         # One connection, one statement at a time; SQLite's own file locks keep
         # other processes (more receivers, the worker) in step. Autocommit:
         # each statement below is one atomic transaction.
-        self._db = sqlite3.connect(
-            path, timeout=30, isolation_level=None, check_same_thread=False
-        )
         self._lock = threading.Lock()
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode = WAL")  # reads never block writes
-            db.execute("PRAGMA synchronous = FULL")  # commits reach the disk
-            db.executescript(SCHEMA)
+        try:
+            self._db = sqlite3.connect(
+                path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            with self._connect() as db:
+                db.execute("PRAGMA journal_mode = WAL")  # reads never block
+                db.execute("PRAGMA synchronous = FULL")  # commits reach disk
+                db.executescript(SCHEMA)
+        except sqlite3.Error as error:  # a missing folder, a read-only file
+            raise InboxUnavailableError(f"{path}: {error}") from error
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -213,30 +229,34 @@ class Inbox:
         """Save a verified delivery; False if it joined a waiting twin."""
         now = self.clock()
         kind = delivery["resource_type"]
-        with self._connect() as db:
-            ((times,),) = db.execute(
-                "INSERT INTO deliveries (news_key, resource_type, full, body,"
-                " received_at, available_at) VALUES (?, ?, ?, ?, ?, ?)"
-                # The dedupe rule, as the unique index deliveries_news says
-                " ON CONFLICT (news_key) WHERE full = 1 OR claimed_at IS NULL"
-                " DO UPDATE"
-                " SET times_received = times_received + 1"
-                " RETURNING times_received",
-                (
-                    news_key(delivery),
-                    kind,
-                    kind in FULL_EVENTS,
-                    json.dumps(delivery, allow_nan=False),
-                    now,
-                    now,
-                ),
-            ).fetchall()
+        try:
+            with self._connect() as db:
+                ((times,),) = db.execute(
+                    "INSERT INTO deliveries (news_key, resource_type, full,"
+                    " body, received_at, available_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)"
+                    # The dedupe rule, as the unique index deliveries_news
+                    " ON CONFLICT (news_key)"
+                    " WHERE full = 1 OR claimed_at IS NULL DO UPDATE"
+                    " SET times_received = times_received + 1"
+                    " RETURNING times_received",
+                    (
+                        news_key(delivery),
+                        kind,
+                        kind in FULL_EVENTS,
+                        json.dumps(delivery, allow_nan=False),
+                        now,
+                        now,
+                    ),
+                ).fetchall()
+        except sqlite3.Error as error:  # the disk full, the file read-only
+            raise InboxUnavailableError(f"{self.path}: {error}") from error
         return times == 1
 
     # --8<-- [end:store]
     # --8<-- [start:claim]
     def claim(self) -> tuple[int, dict[str, Any]] | None:
-        """Take the oldest ready delivery for LEASE seconds, or None."""
+        """Take the oldest ready delivery for ``lease`` seconds, or None."""
         now = self.clock()
         with self._connect() as db:
             rows = db.execute(
@@ -247,7 +267,7 @@ class Inbox:
                 "   WHERE state = 'pending' AND available_at <= ?"
                 "   ORDER BY received_at LIMIT 1)"
                 " RETURNING id, body",
-                (now + LEASE, now, now),
+                (now + self.lease, now, now),
             ).fetchall()
         return (rows[0][0], json.loads(rows[0][1])) if rows else None
 
@@ -320,6 +340,46 @@ class Inbox:
     # --8<-- [end:upkeep]
 
 
+class DeliveryInbox(Protocol):
+    """What the receivers and the worker use: :class:`Inbox` (SQLite), or
+    ``PostgresInbox`` (inbox_postgres.py), which has the same methods and
+    keeps the same rule for repeats."""
+
+    def store(self, delivery: Mapping[str, Any]) -> bool: ...
+    def claim(self) -> tuple[int, dict[str, Any]] | None: ...
+    def done(self, key: int) -> None: ...
+    def failed(self, key: int, error: Exception) -> None: ...
+    def park(self, key: int, reason: str) -> None: ...
+    def requeue_parked(self) -> int: ...
+    def prune(self) -> int: ...
+    def counts(self) -> dict[str, int]: ...
+    def close(self) -> None: ...
+
+
+# --8<-- [start:choose]
+def open_inbox(lease: float = LEASE) -> DeliveryInbox:
+    """The inbox the environment names: the PostgreSQL database when
+    YOURSTORE_INBOX_URL holds a postgresql:// URL, else the SQLite file."""
+    url = os.environ.get(INBOX_URL_ENV, "").strip()
+    if url.startswith(("postgresql://", "postgres://")):
+        try:  # imported only here: SQLite needs no PostgreSQL driver
+            from snippets.inbox_postgres import PostgresInbox
+        except ImportError as error:
+            raise InboxUnavailableError(
+                f"{INBOX_URL_ENV} names PostgreSQL, which needs"
+                f" inbox_postgres.py and its requirements: {error}"
+            ) from error
+        return PostgresInbox(
+            url, lease=lease, unavailable=InboxUnavailableError
+        )
+    if url:
+        log.warning(
+            "%s is not a postgresql:// URL: using SQLite", INBOX_URL_ENV
+        )
+    return Inbox(INBOX_PATH, lease=lease)
+
+
+# --8<-- [end:choose]
 # --8<-- [end:inbox]
 
 # --8<-- [start:handlers]
@@ -390,7 +450,7 @@ HANDLERS: dict[str, Handler] = {
 # --8<-- [start:worker]
 # --8<-- [start:process]
 def process_one(
-    inbox: Inbox,
+    inbox: DeliveryInbox,
     handlers: Mapping[str, Handler],
     default: Handler | None = None,
 ) -> bool:
@@ -419,7 +479,7 @@ def process_one(
 
 
 # --8<-- [start:loop]
-def drain(inbox: Inbox, handlers: Mapping[str, Handler]) -> int:
+def drain(inbox: DeliveryInbox, handlers: Mapping[str, Handler]) -> int:
     """Handle everything that is ready now; return how many were attempted."""
     count = 0
     while process_one(inbox, handlers):
@@ -428,7 +488,7 @@ def drain(inbox: Inbox, handlers: Mapping[str, Handler]) -> int:
 
 
 def work(
-    inbox: Inbox,
+    inbox: DeliveryInbox,
     handlers: Mapping[str, Handler],
     idle: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
@@ -449,12 +509,16 @@ def main() -> None:
     """Work the inbox, or print its counts (status), or requeue (requeue)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     folder = os.path.dirname(os.path.abspath(INBOX_PATH))
-    if not os.path.isdir(folder):
+    if not os.path.isdir(folder) and not os.environ.get(INBOX_URL_ENV):
         raise SystemExit(
             f"no folder {folder} for the inbox {INBOX_PATH}: create it,"
             " or set YOURSTORE_INBOX_PATH to a file in a folder that exists"
         )
-    inbox = Inbox(INBOX_PATH)
+    try:
+        inbox = open_inbox()
+    except InboxUnavailableError as error:
+        raise SystemExit(f"the inbox cannot be opened: {error}") from None
+    where = INBOX_PATH if isinstance(inbox, Inbox) else "the database"
     if sys.argv[1:] == ["status"]:
         print(json.dumps(inbox.counts()))
     elif sys.argv[1:] == ["requeue"]:
@@ -465,7 +529,7 @@ def main() -> None:
         try:
             work(inbox, HANDLERS)
         except KeyboardInterrupt:
-            log.info("worker stopped; what is pending stays in %s", INBOX_PATH)
+            log.info("worker stopped; what is pending stays in %s", where)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ the platform's. Deliveries go to the inbox file named by
 
 import argparse
 import logging
-import sqlite3
 from functools import cache
 from pathlib import Path
 
@@ -21,7 +20,13 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.middleware.base import RequestResponseEndpoint
 from starlette.requests import ClientDisconnect
 
-from snippets.inbox import INBOX_PATH, Inbox, is_delivery, parse_delivery
+from snippets.inbox import (
+    DeliveryInbox,
+    InboxUnavailableError,
+    is_delivery,
+    open_inbox,
+    parse_delivery,
+)
 from snippets.settings import head_too_large
 from snippets.verify_signatures import (
     LocalKeySet,
@@ -47,8 +52,8 @@ app.state.signing_keys = platform_keys()  # fetched when first needed
 
 
 @cache
-def inbox() -> Inbox:
-    return Inbox(INBOX_PATH)  # on first use: in each worker process
+def inbox() -> DeliveryInbox:
+    return open_inbox()  # on first use: in each worker process
 
 
 @app.middleware("http")
@@ -117,7 +122,7 @@ async def receive(request: Request) -> Response:
         return Response("the body is not a webhook delivery", 422)
     try:  # on disk before we answer
         await run_in_threadpool(lambda: inbox().store(delivery))
-    except sqlite3.Error as error:  # our fault: the platform will retry
+    except InboxUnavailableError as error:  # our fault: the platform retries
         log.error("the inbox cannot be written: %s", error)
         return Response("the inbox cannot be written", 503)
     return Response(status_code=204)

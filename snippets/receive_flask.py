@@ -11,14 +11,19 @@ the platform's. Deliveries go to the inbox file named by
 
 import argparse
 import logging
-import sqlite3
 from functools import cache
 from pathlib import Path
 
 from flask import Flask, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
-from snippets.inbox import INBOX_PATH, Inbox, is_delivery, parse_delivery
+from snippets.inbox import (
+    DeliveryInbox,
+    InboxUnavailableError,
+    is_delivery,
+    open_inbox,
+    parse_delivery,
+)
 from snippets.settings import head_too_large
 from snippets.verify_signatures import (
     LocalKeySet,
@@ -43,8 +48,8 @@ app.config["SIGNING_KEYS"] = platform_keys()  # fetched when first needed
 
 
 @cache
-def inbox() -> Inbox:
-    return Inbox(INBOX_PATH)  # on first use: in each worker process
+def inbox() -> DeliveryInbox:
+    return open_inbox()  # on first use: in each worker process
 
 
 @app.before_request
@@ -101,7 +106,7 @@ def receive() -> tuple[str, int]:
         return "the body is not a webhook delivery", 422
     try:
         inbox().store(delivery)  # on disk before we answer
-    except sqlite3.Error as error:  # our fault: the platform will retry
+    except InboxUnavailableError as error:  # our fault: the platform retries
         log.error("the inbox cannot be written: %s", error)
         return "the inbox cannot be written", 503
     return "", 204

@@ -18,6 +18,7 @@ import urllib3.util.retry
 
 import snippets.client
 from snippets import settings
+from tests.support import postgres
 from tests.support.fake_api import TEST_API_KEY, FakeApi
 from tests.support.reader import Reader
 from tests.support.servers import LiveServer, SilentServer
@@ -75,6 +76,14 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     site_dir = tmp_path_factory.mktemp("site")
     build_site(site_dir)
     return site_dir
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[postgres.Cluster]:
+    """A throwaway PostgreSQL cluster, started once per test process (the
+    test is skipped outside CI when the server binaries are missing)."""
+    yield postgres.cluster()
+    postgres.stop()
 
 
 @pytest.fixture

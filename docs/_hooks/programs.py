@@ -25,6 +25,7 @@ import tomllib
 import zipfile
 from dataclasses import dataclass
 from functools import cache
+from importlib import metadata
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
@@ -197,6 +198,16 @@ PROGRAMS: tuple[Program, ...] = (
         "reconcile.py",
         "troubleshooting.md",
         (SETTINGS, CLIENT, INBOX, *_sections("reconcile", "catch-up main")),
+    ),
+    Program(
+        "inbox_postgres.py",
+        "inbox.md",
+        (
+            SETTINGS,
+            *_sections("inbox", "settings unavailable news"),
+            *_sections("inbox_postgres", "schema inbox watch main"),
+        ),
+        extra="postgres",
     ),
 )
 
@@ -460,6 +471,22 @@ def _third_party(code: str) -> set[str]:
     return {t for t in tops if t not in sys.stdlib_module_names}
 
 
+def distributions(line: str) -> list[str]:
+    """The distributions a requirement line installs: its own, and those its
+    extras pull in (``psycopg[pool]`` installs ``psycopg-pool``)."""
+    requirement = Requirement(line)
+    names = [canonicalize_name(requirement.name)]
+    if requirement.extras:
+        for needed in metadata.requires(requirement.name) or []:
+            extra = Requirement(needed)
+            if extra.marker and any(
+                extra.marker.evaluate({"extra": name})
+                for name in requirement.extras
+            ):
+                names.append(canonicalize_name(extra.name))
+    return names
+
+
 def needed_requirements(prog: Program, code: str) -> list[str]:
     """The lines of the program's requirements file that its imports need.
 
@@ -468,9 +495,7 @@ def needed_requirements(prog: Program, code: str) -> list[str]:
     build even where the builder's environment happens to have it.
     """
     lines = requirement_lines(prog.extra)
-    by_name = {
-        canonicalize_name(Requirement(line).name): line for line in lines
-    }
+    by_name = {name: line for line in lines for name in distributions(line)}
     siblings = {p.name.removesuffix(".py") for p in PROGRAMS}
     provided = packages_distributions()
     needed: list[str] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from snippets import catalog, inbox, send_test_event, settings
+from snippets import catalog, inbox, inbox_postgres, send_test_event, settings
 from snippets.receive_flask import MAX_BODY
 from snippets.verify_signatures import MAX_SKEW
 
@@ -54,6 +54,8 @@ VALUES |= {
     "inbox_lease_minutes": f"{inbox.LEASE / 60:g}",
     "inbox_max_attempts": str(inbox.MAX_ATTEMPTS),
     "inbox_keep_days": f"{inbox.KEEP_DONE_DAYS:g}",
+    "inbox_pool_size": str(inbox_postgres.POOL_SIZE),
+    "inbox_wait": f"{inbox_postgres.WAIT:g} seconds",
     "delivery_answer_timeout": _rule("answer_timeout"),
     "delivery_attempts": _rule("attempts"),
     "delivery_retry_hours": _rule("retry_interval"),

@@ -52,4 +52,4 @@ def test_there_are_blocks_of_every_kind(site):
     kinds = {
         checks.kind(block) for page in pages() for block in site.blocks(page)
     }
-    assert {"python", "json", "shell", "http", "transcript"} <= kinds
+    assert {"python", "json", "shell", "http", "transcript", "sql"} <= kinds

@@ -19,7 +19,6 @@ import zipfile
 from importlib.metadata import packages_distributions
 
 import pytest
-from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from docs._hooks import build, programs
@@ -80,10 +79,13 @@ def _imports(code: str) -> set[str]:
 
 
 def _requirement_names(text: str) -> set[str]:
+    """What the lines install: each one's distribution, and those its
+    extras pull in (``psycopg[pool]`` brings ``psycopg-pool``)."""
     return {
-        canonicalize_name(Requirement(line).name)
+        name
         for line in text.splitlines()
         if line.strip() and not line.startswith("#")
+        for name in programs.distributions(line)
     }
 
 

@@ -116,6 +116,8 @@ PUBLISHED = {
     "inbox_lease_minutes": "5",
     "inbox_max_attempts": "8",
     "inbox_keep_days": "7",
+    "inbox_pool_size": "4",
+    "inbox_wait": "5 seconds",
     "delivery_answer_timeout": "not published",
     "delivery_attempts": "3",
     "delivery_retry_hours": "2",

@@ -1,5 +1,6 @@
-"""Fixtures for the receiver tests: each receiver, a signer it trusts, a
-fresh inbox, the app served over HTTP on 127.0.0.1."""
+"""Fixtures for the receiver and inbox tests: each receiver, a signer it
+trusts, a fresh inbox, the app served over HTTP on 127.0.0.1; each kind of
+inbox (SQLite, PostgreSQL) for the tests of their shared contract."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from snippets import receive_fastapi, receive_flask
+from snippets import inbox, receive_fastapi, receive_flask
+from snippets.inbox import DeliveryInbox
 from snippets.verify_signatures import KeySet
+from tests.support.inboxes import KINDS, Clock, InboxUnderTest
 from tests.support.receivers import (
     Receiver,
     Signer,
@@ -50,7 +53,8 @@ def inbox_path(
         receiver.trusting(KeySet.from_jwks(jwks)),
     ):
         path = directory / "inbox.sqlite3"
-        monkeypatch.setattr(receiver.module, "INBOX_PATH", str(path))
+        monkeypatch.delenv(inbox.INBOX_URL_ENV, raising=False)
+        monkeypatch.setattr(inbox, "INBOX_PATH", str(path))  # open_inbox()
         receiver.module.inbox.cache_clear()
         yield path
         if receiver.module.inbox.cache_info().currsize:
@@ -65,3 +69,33 @@ def server(receiver: Receiver) -> Iterator[ThreadServer]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with thread_server(receiver.kind, receiver.module.app) as live:
         yield live
+
+
+# ------------------------------------------------------------ the inboxes
+@pytest.fixture(params=KINDS)
+def any_inbox(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[InboxUnderTest]:
+    """A fresh, empty inbox of each kind in turn: the SQLite file, then a
+    new database of the test cluster. The tests that take it hold for
+    both."""
+    with inbox_dir(tmp_path) as directory:
+        if request.param == "postgresql":
+            cluster = request.getfixturevalue("postgres_cluster")
+            location = cluster.fresh_database()
+        else:
+            location = str(directory / "inbox.sqlite3")
+        under_test = InboxUnderTest(request.param, location)
+        yield under_test
+        under_test.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def box(any_inbox: InboxUnderTest, clock: Clock) -> DeliveryInbox:
+    """An open inbox of each kind, on the clock the test moves."""
+    return any_inbox.open(clock=clock)

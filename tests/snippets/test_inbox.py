@@ -1,50 +1,53 @@
-"""Tests for snippets/inbox.py (page: docs/inbox.md)."""
+"""Tests for snippets/inbox.py (page: docs/inbox.md).
 
+The inbox's contract (storing, the rule for repeats, claims and leases,
+retries, parking, pruning, the worker) is tested against both inboxes: every
+test that takes ``box`` or ``any_inbox`` runs once on the SQLite file and once
+on PostgreSQL (``snippets/inbox_postgres.py``; fixtures in
+``tests/snippets/conftest.py``). What only PostgreSQL has is in
+``test_inbox_postgres.py``.
+"""
+
+import contextlib
+import inspect
+import itertools
 import json
 import logging
 import math
+import random
 import runpy
-import sqlite3
 import sys
 import threading
+import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from snippets import catalog, inbox, schemas
 from snippets.inbox import (
     HANDLERS,
     MAX_ATTEMPTS,
+    DeliveryInbox,
     Inbox,
     drain,
     news_key,
     work,
 )
+from snippets.inbox_postgres import PostgresInbox
 from snippets.payloads import sample_delivery
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def box(tmp_path, clock):
-    opened = Inbox(str(tmp_path / "inbox.sqlite3"), clock=clock)
-    yield opened
-    opened.close()
+from tests.support import production
+from tests.support.fake_api import FakeApi
+from tests.support.inboxes import (
+    load_deliveries,
+    rule_problems,
+    send_through,
+    start_worker,
+    stopped_at_end,
+)
+from tests.support.servers import LiveServer
 
 
 def track(status_code: str, tracking_number: str = "1Z999") -> dict:
@@ -60,26 +63,37 @@ def recorder():
     return seen, {e.resource_type: seen.append for e in catalog.EVENTS}
 
 
-def rows(box: Inbox) -> list[tuple]:
-    with sqlite3.connect(box.path) as db:
-        return db.execute(
-            "SELECT resource_type, state, attempts, times_received, last_error"
-            " FROM deliveries ORDER BY received_at, id"
-        ).fetchall()
+def test_both_inboxes_have_the_same_methods():
+    methods = {
+        name
+        for name, _ in inspect.getmembers(DeliveryInbox, inspect.isfunction)
+        if not name.startswith("_")
+    }
+
+    assert methods == {
+        "store", "claim", "done", "failed", "park", "requeue_parked",
+        "prune", "counts", "close",
+    }  # fmt: skip
+    for name in methods:
+        expected = inspect.signature(getattr(DeliveryInbox, name))
+        for kind in (Inbox, PostgresInbox):
+            assert inspect.signature(getattr(kind, name)) == expected, name
 
 
-def test_a_stored_delivery_is_on_disk_for_the_next_process(box, clock):
+def test_a_stored_delivery_is_on_disk_for_the_next_process(
+    any_inbox, box, clock
+):
     assert box.store(sample_delivery("batch")) is True
 
-    reopened = Inbox(
-        box.path, clock=clock
-    )  # as a restarted receiver or worker would
+    reopened = any_inbox.open(clock=clock)  # as a restarted process would
 
     assert reopened.counts() == {"pending": 1}
     assert reopened.claim()[1] == sample_delivery("batch")
 
 
-def test_a_tracking_update_repeated_is_counted_not_stored_twice(box):
+def test_a_tracking_update_repeated_is_counted_not_stored_twice(
+    any_inbox, box
+):
     delivery = sample_delivery("track")
     # The same delivery as parsed from differently spaced and ordered JSON.
     again = json.loads(json.dumps(dict(reversed(delivery.items())), indent=4))
@@ -88,7 +102,7 @@ def test_a_tracking_update_repeated_is_counted_not_stored_twice(box):
     assert box.store(again) is False
     assert box.store(delivery) is False
 
-    assert rows(box) == [("API_TRACK", "pending", 0, 3, None)]
+    assert any_inbox.rows() == [("API_TRACK", "pending", 0, 3, None)]
 
 
 def test_different_deliveries_get_different_keys():
@@ -111,7 +125,9 @@ def test_the_worker_dispatches_every_event_to_its_handler_once(box):
     assert drain(box, handlers) == 0
 
 
-def test_a_tracking_update_after_processing_is_not_processed_again(box):
+def test_a_tracking_update_after_processing_is_not_processed_again(
+    any_inbox, box
+):
     seen, handlers = recorder()
     box.store(track("DE"))
     drain(box, handlers)
@@ -119,7 +135,7 @@ def test_a_tracking_update_after_processing_is_not_processed_again(box):
     assert box.store(track("DE")) is False
     assert drain(box, handlers) == 0
     assert seen == [track("DE")]
-    assert rows(box) == [("API_TRACK", "done", 1, 2, None)]
+    assert any_inbox.rows() == [("API_TRACK", "done", 1, 2, None)]
 
 
 def test_every_event_has_a_default_handler():
@@ -182,7 +198,7 @@ def test_the_default_handlers_log_what_to_do_with_each_delivery(box, caplog):
 
 
 def test_a_failing_handler_is_retried_with_growing_waits_then_parked(
-    box, clock
+    any_inbox, box, clock
 ):
     attempts = []
 
@@ -199,7 +215,7 @@ def test_a_failing_handler_is_retried_with_growing_waits_then_parked(
         clock.now += 3600
 
     assert box.counts() == {"parked": 1}
-    assert rows(box)[0][2:] == (
+    assert any_inbox.rows()[0][2:] == (
         MAX_ATTEMPTS,
         1,
         "RuntimeError: database is down",
@@ -207,7 +223,7 @@ def test_a_failing_handler_is_retried_with_growing_waits_then_parked(
     assert len(attempts) == MAX_ATTEMPTS
 
 
-def test_the_wait_before_a_retry_doubles(box, clock):
+def test_the_wait_before_a_retry_doubles(any_inbox, box, clock):
     box.store(sample_delivery("batch"))
     calls = Counter()
 
@@ -227,17 +243,21 @@ def test_the_wait_before_a_retry_doubles(box, clock):
         clock.now += 1
 
     assert waits == [0, 10, 20, 40]
-    assert rows(box)[0][4] is None  # the error is cleared once it succeeds
+    assert (
+        any_inbox.rows()[0][4] is None
+    )  # the error is cleared once it succeeds
 
 
-def test_a_type_without_a_handler_is_parked_on_first_sight(box, caplog):
+def test_a_type_without_a_handler_is_parked_on_first_sight(
+    any_inbox, box, caplog
+):
     box.store(sample_delivery("report_complete"))
     box.store({"resource_url": "https://x.test/1", "resource_type": "API_NEW"})
     caplog.set_level(logging.WARNING, logger="webhooks")
 
     assert drain(box, {"API_NEW": lambda delivery: None}) == 2
 
-    assert rows(box) == [
+    assert any_inbox.rows() == [
         (
             "API_REPORT_COMPLETE",
             "parked",
@@ -265,7 +285,7 @@ def test_a_default_handler_takes_types_without_their_own(box):
     assert box.counts() == {"done": 2}
 
 
-def test_a_worker_that_dies_mid_delivery_loses_nothing(box, clock):
+def test_a_worker_that_dies_mid_delivery_loses_nothing(any_inbox, box, clock):
     box.store(sample_delivery("carrier_connected"))
     box.store(sample_delivery("batch"))
 
@@ -275,7 +295,7 @@ def test_a_worker_that_dies_mid_delivery_loses_nothing(box, clock):
     assert taken == sample_delivery("carrier_connected")
 
     seen, handlers = recorder()
-    restarted = Inbox(box.path, clock=clock)
+    restarted = any_inbox.open(clock=clock)
     assert (
         drain(restarted, handlers) == 1
     )  # the other one; the claim still holds
@@ -338,12 +358,18 @@ def test_work_drains_then_rests_when_the_inbox_is_empty(box):
     assert [d["resource_type"] for d in seen] == ["API_BATCH", "API_RATE"]
 
 
+def in_the_environment(any_inbox, monkeypatch) -> None:
+    """Name ``any_inbox`` in the variables ``open_inbox()`` reads."""
+    monkeypatch.delenv(inbox.INBOX_URL_ENV, raising=False)
+    for name, value in any_inbox.env.items():
+        monkeypatch.setenv(name, value)
+
+
 def test_running_the_module_works_the_inbox_until_ctrl_c(
-    tmp_path, monkeypatch, run_main, caplog
+    any_inbox, monkeypatch, run_main, caplog
 ):
-    path = tmp_path / "worker.sqlite3"
-    monkeypatch.setenv("YOURSTORE_INBOX_PATH", str(path))
-    Inbox(str(path)).store(sample_delivery("batch"))
+    in_the_environment(any_inbox, monkeypatch)
+    any_inbox.open().store(sample_delivery("batch"))
 
     def interrupt(seconds):
         raise KeyboardInterrupt
@@ -354,16 +380,18 @@ def test_running_the_module_works_the_inbox_until_ctrl_c(
 
     run_main("snippets.inbox")
 
-    assert Inbox(str(path)).counts() == {"done": 1}
-    assert f"worker stopped; what is pending stays in {path}" in caplog.text
+    assert any_inbox.open().counts() == {"done": 1}
+    where = (
+        any_inbox.location if any_inbox.kind == "sqlite" else "the database"
+    )
+    assert f"worker stopped; what is pending stays in {where}" in caplog.text
 
 
 def test_running_the_module_with_status_prints_the_counts(
-    tmp_path, monkeypatch, run_main, capsys
+    any_inbox, monkeypatch, run_main, capsys
 ):
-    path = tmp_path / "status.sqlite3"
-    monkeypatch.setenv("YOURSTORE_INBOX_PATH", str(path))
-    Inbox(str(path)).store(sample_delivery("batch"))
+    in_the_environment(any_inbox, monkeypatch)
+    any_inbox.open().store(sample_delivery("batch"))
     monkeypatch.setattr(sys, "argv", ["inbox", "status"])
 
     run_main("snippets.inbox")
@@ -381,12 +409,9 @@ def test_the_default_path_is_a_file_in_the_working_directory(monkeypatch):
 
 
 def test_running_the_module_with_requeue_revives_the_parked(
-    tmp_path, monkeypatch, run_main, capsys
+    any_inbox, box, clock, monkeypatch, run_main, capsys
 ):
-    path = tmp_path / "dead.sqlite3"
-    monkeypatch.setenv("YOURSTORE_INBOX_PATH", str(path))
-    clock = Clock()
-    box = Inbox(str(path), clock=clock)
+    in_the_environment(any_inbox, monkeypatch)
     box.store(sample_delivery("batch"))
     for _ in range(MAX_ATTEMPTS):
         box.failed(box.claim()[0], RuntimeError("bug in the handler"))
@@ -399,8 +424,10 @@ def test_running_the_module_with_requeue_revives_the_parked(
 
     assert capsys.readouterr().out == "1 parked deliveries queued again\n"
     assert box.counts() == {"pending": 2}
-    assert [row[2] for row in rows(box)] == [0, 0]  # a fresh set of attempts
-    box.close()
+    assert [row[2] for row in any_inbox.rows()] == [
+        0,
+        0,
+    ]  # a fresh set of attempts
 
 
 @pytest.mark.parametrize("event", [e.value for e in catalog.EVENTS])
@@ -458,7 +485,9 @@ def test_the_events_that_carry_their_news_are_those_with_data():
 @pytest.mark.parametrize(
     "event", [e.value for e in catalog.EVENTS if e.value != "track"]
 )
-def test_a_thin_repeat_that_arrives_while_its_twin_waits_is_merged(box, event):
+def test_a_thin_repeat_that_arrives_while_its_twin_waits_is_merged(
+    any_inbox, box, event
+):
     seen, handlers = recorder()
 
     assert box.store(sample_delivery(event)) is True
@@ -466,7 +495,7 @@ def test_a_thin_repeat_that_arrives_while_its_twin_waits_is_merged(box, event):
 
     assert drain(box, handlers) == 1
     assert seen == [sample_delivery(event)]
-    assert [row[3] for row in rows(box)] == [2]  # received twice
+    assert [row[3] for row in any_inbox.rows()] == [2]  # received twice
 
 
 @pytest.mark.parametrize(
@@ -484,7 +513,9 @@ def test_a_thin_repeat_after_its_twin_is_done_is_processed_again(box, event):
     assert box.counts() == {"done": 2}
 
 
-def test_a_thin_repeat_while_its_twin_is_being_processed_is_kept(box):
+def test_a_thin_repeat_while_its_twin_is_being_processed_is_kept(
+    any_inbox, box
+):
     """The handler may have fetched the resource before the change the
     repeat announces: the repeat must be processed after it."""
     rate = sample_delivery("rate")
@@ -500,7 +531,7 @@ def test_a_thin_repeat_while_its_twin_is_being_processed_is_kept(box):
     assert drain(box, {"API_RATE": fetch}) == 2
 
     assert seen == [rate, rate]
-    assert [row[1:4] for row in rows(box)] == [
+    assert [row[1:4] for row in any_inbox.rows()] == [
         ("done", 1, 1),
         ("done", 1, 2),
     ]
@@ -539,19 +570,21 @@ def test_a_thin_repeat_while_its_twin_waits_for_a_retry_is_kept(box, clock):
     assert seen == [sample_delivery("batch")] * 2
 
 
-def test_a_tracking_update_for_a_parked_twin_joins_it(box):
+def test_a_tracking_update_for_a_parked_twin_joins_it(any_inbox, box):
     box.store(track("EX"))
     key, _ = box.claim()
     box.park(key, "a person should look")
 
     assert box.store(track("EX")) is False
 
-    assert rows(box) == [("API_TRACK", "parked", 1, 2, "a person should look")]
+    assert any_inbox.rows() == [
+        ("API_TRACK", "parked", 1, 2, "a person should look")
+    ]
 
 
 # ----------------------------------------------------------------- retention
-def test_done_deliveries_are_pruned_after_the_retention_age(tmp_path, clock):
-    box = Inbox(str(tmp_path / "kept.sqlite3"), clock=clock, keep_done_days=2)
+def test_done_deliveries_are_pruned_after_the_retention_age(any_inbox, clock):
+    box = any_inbox.open(clock=clock, keep_done_days=2)
     _, handlers = recorder()
     box.store(track("DE", "OLD"))
     box.store(sample_delivery("batch"))
@@ -567,10 +600,11 @@ def test_done_deliveries_are_pruned_after_the_retention_age(tmp_path, clock):
     assert box.prune() == 2
 
     kept = {
-        row[0]: row[1]
-        for row in sqlite3.connect(box.path).execute(
-            "SELECT json_extract(body, '$.data.tracking_number'), state"
-            " FROM deliveries"
+        json.loads(body)["data"]["tracking_number"]: state
+        for body, state in any_inbox.query(
+            "SELECT body::text, state FROM deliveries"
+            if any_inbox.kind == "postgresql"
+            else "SELECT body, state FROM deliveries"
         )
     }
     assert kept == {"NEWER": "done", "WAITING": "pending", "PARKED": "parked"}
@@ -579,7 +613,6 @@ def test_done_deliveries_are_pruned_after_the_retention_age(tmp_path, clock):
     # long before).
     assert box.store(track("DE", "NEWER")) is False
     assert box.store(track("DE", "OLD")) is True
-    box.close()
 
 
 def test_the_retention_age_defaults_to_keep_done_days(box):
@@ -587,8 +620,8 @@ def test_the_retention_age_defaults_to_keep_done_days(box):
     assert inbox.KEEP_DONE_DAYS * 86400 > 2 * inbox.LEASE
 
 
-def test_the_worker_prunes_when_the_inbox_is_empty(tmp_path, clock):
-    box = Inbox(str(tmp_path / "w.sqlite3"), clock=clock, keep_done_days=1)
+def test_the_worker_prunes_when_the_inbox_is_empty(any_inbox, clock):
+    box = any_inbox.open(clock=clock, keep_done_days=1)
     box.store(sample_delivery("batch"))
     seen, handlers = recorder()
 
@@ -601,7 +634,6 @@ def test_the_worker_prunes_when_the_inbox_is_empty(tmp_path, clock):
         work(box, handlers, idle=1, sleep=sleep)
 
     assert seen == [sample_delivery("batch")]
-    box.close()
 
 
 # ------------------------------------------------------ what the inbox holds
@@ -631,12 +663,20 @@ def _storable(value) -> bool:
     return True
 
 
-@settings(max_examples=300, deadline=None)
+_examples = itertools.count()
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)  # one inbox for all the examples: each stores a delivery of its own
 @given(value=_json, where=st.sampled_from(["top", "data", "key"]))
 def test_parse_delivery_takes_exactly_what_the_inbox_can_store(
-    value, where, tmp_path_factory
+    box, value, where
 ):
     delivery = sample_delivery("track")
+    delivery["data"]["tracking_number"] = f"TN{next(_examples)}"
     if where == "top":
         delivery["extra"] = value
     elif where == "data":
@@ -652,10 +692,10 @@ def test_parse_delivery_takes_exactly_what_the_inbox_can_store(
             inbox.parse_delivery(body)
         return
     parsed = inbox.parse_delivery(body)
-    box = Inbox(str(tmp_path_factory.mktemp("p") / "i.sqlite3"))
-    box.store(parsed)
-    assert box.claim()[1] == json.loads(body)
-    box.close()
+    assert box.store(parsed) is True
+    key, claimed = box.claim()
+    box.done(key)
+    assert claimed == json.loads(body)
 
 
 @pytest.mark.parametrize(
@@ -704,6 +744,247 @@ def test_status_with_a_folder_that_does_not_exist_says_so_in_one_line(
     assert "\n" not in message
     assert message.startswith(f"no folder {path.parent} for the inbox")
     assert not path.parent.exists()
+
+
+# ------------------------------------------- the contract, across processes
+def test_two_receivers_storing_the_same_news_keep_one_row(any_inbox, clock):
+    first, second = any_inbox.open(clock=clock), any_inbox.open(clock=clock)
+
+    assert first.store(track("IT")) is True
+    assert second.store(track("IT")) is False
+    assert second.store(sample_delivery("rate")) is True
+    assert first.store(sample_delivery("rate")) is False
+
+    assert [row[3] for row in any_inbox.rows()] == [2, 2]
+
+
+def test_workers_in_threads_take_each_delivery_once(any_inbox):
+    deliveries = [track("IT", f"TN{n:04d}") for n in range(120)]
+    deliveries += [
+        {"resource_url": f"https://x.test/{n}", "resource_type": "API_RATE"}
+        for n in range(40)
+    ]
+    receiver = any_inbox.open()
+    for delivery in deliveries:
+        receiver.store(delivery)
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def record(delivery):
+        with lock:
+            seen.append(news_key(delivery))
+
+    workers = [
+        threading.Thread(
+            target=drain,
+            args=(any_inbox.open(), dict.fromkeys(HANDLERS, record)),
+        )
+        for _ in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+
+    assert sorted(seen) == sorted(news_key(d) for d in deliveries)
+    assert receiver.counts() == {"done": len(deliveries)}
+
+
+def test_a_worker_killed_mid_delivery_hands_it_back_when_its_lease_ends(
+    any_inbox,
+):
+    """A worker process claims a delivery and is killed (``kill -9``) in
+    the middle of it; another takes it over once the lease runs out, and
+    not before."""
+    lease = 1.5
+    receiver = any_inbox.open()
+    receiver.store(sample_delivery("carrier_connected"))
+    receiver.store(sample_delivery("batch"))
+    worker = start_worker(any_inbox, "hang", f"--lease={lease}")
+    with stopped_at_end([worker]):
+        claimed = json.loads(worker.stdout.readline())
+        worker.kill()  # SIGKILL: no handler, no cleanup; the claim stays
+    handled: dict[str, float] = {}
+
+    def handle(delivery):
+        handled[delivery["resource_type"]] = time.time()
+
+    taken_over = any_inbox.open(lease=lease)
+    while len(handled) < 2:
+        assert time.time() < claimed["before"] + 60, "never taken over"
+        drain(taken_over, dict.fromkeys(HANDLERS, handle))
+        time.sleep(0.05)
+
+    assert (
+        claimed["key"]
+        == any_inbox.query(
+            "SELECT id FROM deliveries WHERE resource_type = 'API_CARRIER_CONNECTED'"
+        )[0][0]
+    )
+    assert handled["API_CARRIER_CONNECTED"] >= claimed["before"] + lease
+    assert sorted(any_inbox.rows()) == [
+        ("API_BATCH", "done", 1, 1, None),
+        ("API_CARRIER_CONNECTED", "done", 2, 1, None),  # tried twice
+    ]
+
+
+def test_a_closed_inbox_refuses_deliveries_as_unavailable(box):
+    box.close()
+
+    with pytest.raises(inbox.InboxUnavailableError, match=r"\w"):
+        box.store(sample_delivery("batch"))
+
+
+def test_a_type_holding_a_nul_is_stored_parked_and_named(any_inbox, box):
+    """JSON strings may carry U+0000, which PostgreSQL's text cannot hold:
+    the inbox still stores the delivery as signed, and parks it with its
+    name written out."""
+    odd = {"resource_url": "https://x.test/\u0000", "resource_type": "A\u0000"}
+
+    assert box.store(odd) is True
+    assert drain(box, HANDLERS) == 1
+
+    [(kind, state, _, _, error)] = any_inbox.rows()
+    assert state == "parked"
+    assert kind in ("A\u0000", "A\\u0000")
+    assert error.startswith("no handler for A")
+    box.requeue_parked()
+    assert box.claim()[1] == odd
+
+
+def test_open_inbox_opens_the_inbox_the_environment_names(
+    any_inbox, monkeypatch
+):
+    in_the_environment(any_inbox, monkeypatch)
+    monkeypatch.setattr(
+        inbox,
+        "INBOX_PATH",
+        any_inbox.env.get("YOURSTORE_INBOX_PATH", inbox.INBOX_PATH),
+    )
+
+    opened = inbox.open_inbox()
+    any_inbox.opened.append(opened)
+    opened.store(sample_delivery("batch"))
+
+    expected = Inbox if any_inbox.kind == "sqlite" else PostgresInbox
+    assert type(opened) is expected
+    assert any_inbox.rows() == [("API_BATCH", "pending", 0, 1, None)]
+
+
+@pytest.mark.parametrize("value", ["mysql://db/inbox", "inbox.sqlite3"])
+def test_a_url_that_is_not_postgresql_keeps_the_sqlite_file(
+    tmp_path, monkeypatch, caplog, value
+):
+    monkeypatch.setenv(inbox.INBOX_URL_ENV, value)
+    monkeypatch.setattr(inbox, "INBOX_PATH", str(tmp_path / "i.sqlite3"))
+
+    opened = inbox.open_inbox()
+    opened.close()
+
+    assert type(opened) is Inbox
+    assert f"{inbox.INBOX_URL_ENV} is not a postgresql:// URL" in caplog.text
+
+
+# ----------------------------------------------------------------------- load
+@pytest.mark.load
+def test_two_receivers_and_four_workers_lose_nothing_through_a_kill(
+    any_inbox, signer, tmp_path
+):
+    """1,000 signed deliveries (a fifth of them sent twice, shuffled) through
+    two receivers under their production commands, behind a balancer that
+    fails over; four worker processes; one receiver ``kill -9``-ed mid-run
+    and restarted. Nothing is lost, and a repeat is processed again only
+    where the rule for repeats says so."""
+    deliveries = load_deliveries(distinct=1000, thin_share=0.3)
+    rng = random.Random(14)
+    copies = list(range(len(deliveries))) + rng.sample(range(1000), 200)
+    rng.shuffle(copies)
+    bodies = [json.dumps(d).encode() for d in deliveries]
+    signed = [(bodies[n], signer.headers(bodies[n])) for n in copies]
+    processed_file = tmp_path / "processed"
+    fake = FakeApi()
+    fake.jwks = json.loads(signer.jwks_path.read_text())
+    any_inbox.open().close()  # the table, before anything races for it
+
+    with LiveServer(fake.wsgi_app) as keys, contextlib.ExitStack() as stack:
+        receivers = []
+        for kind in ("flask", "fastapi"):
+            server = production.ProductionServer(
+                kind, Path(any_inbox.location), keys.url
+            )
+            server.env.pop(inbox.INBOX_URL_ENV, None)
+            server.env.update(any_inbox.env)
+            server.start()
+            stack.callback(server.stop)
+            receivers.append(server)
+        for server in receivers:
+            server.ready()
+        workers = [
+            start_worker(any_inbox, "work", f"--processed={processed_file}")
+            for _ in range(4)
+        ]
+        stack.enter_context(stopped_at_end(workers))
+        victim = receivers[0]
+        killed = threading.Event()
+        once = threading.Lock()
+
+        def kill_mid_run(answered: int) -> None:
+            if answered < len(signed) // 2:
+                return
+            with once:
+                if killed.is_set():
+                    return
+                killed.set()
+            victim.kill()  # kill -9, master and workers
+            victim.start()
+
+        sent = send_through([r.url for r in receivers], signed, kill_mid_run)
+        box = any_inbox.open()
+        deadline = time.monotonic() + 300
+        while set(box.counts()) != {"done"}:
+            assert time.monotonic() < deadline, box.counts()
+            time.sleep(0.2)
+
+    processed = Counter(processed_file.read_text().split())
+    rows = any_inbox.ledger()
+    thin_again = sum(processed[r.key] > 1 for r in rows if not r.carries_news)
+    print(
+        f"\n{any_inbox.kind}: {len(deliveries)} deliveries, {len(signed)} sent"
+        f" in {sent.seconds:.1f} s, answers {dict(sent.statuses)},"
+        f" {sent.failovers} failed over; {len(rows)} rows,"
+        f" {sum(processed.values())} processed, thin repeats processed"
+        f" again: {thin_again}"
+    )
+    assert killed.is_set()
+    assert sent.statuses[204] == len(signed)
+    assert rule_problems(deliveries, rows, processed) == []
+    assert sum(r.times_received for r in rows) >= len(signed)
+
+
+def test_postgresql_named_without_its_driver_is_an_unavailable_inbox(
+    monkeypatch,
+):
+    monkeypatch.setenv(inbox.INBOX_URL_ENV, "postgresql://db.internal/x")
+    monkeypatch.setitem(sys.modules, "snippets.inbox_postgres", None)
+
+    with pytest.raises(inbox.InboxUnavailableError, match="requirements"):
+        inbox.open_inbox()
+
+
+def test_the_worker_says_in_one_line_that_it_cannot_reach_the_database(
+    postgres_cluster, monkeypatch, run_main
+):
+    missing = postgres_cluster.url("no_such_database")
+    monkeypatch.setenv(inbox.INBOX_URL_ENV, missing)
+    monkeypatch.setattr(sys, "argv", ["inbox", "status"])
+
+    with pytest.raises(SystemExit) as exited:
+        run_main("snippets.inbox")
+
+    message = exited.value.code
+    assert message.startswith("the inbox cannot be opened: ")
+    assert "no_such_database" in message
+    assert "\n" not in message
 
 
 def test_running_the_module_with_an_unknown_command_shows_the_usage(

@@ -10,7 +10,6 @@ servers are tested in ``test_receive_production.py``.
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -115,7 +114,7 @@ def test_the_inbox_unwritable_is_a_503_and_nothing_is_acknowledged(
     caplog: pytest.LogCaptureFixture,
 ):
     missing = inbox_path.parent / "gone" / "inbox.sqlite3"
-    monkeypatch.setattr(receiver.module, "INBOX_PATH", str(missing))
+    monkeypatch.setattr(inbox, "INBOX_PATH", str(missing))
     body = json.dumps(sample_delivery("rate")).encode()
 
     status, _ = send(
@@ -138,7 +137,7 @@ def test_a_read_only_inbox_is_a_503(
     body = json.dumps(sample_delivery("batch")).encode()
 
     def refuse(delivery):
-        raise sqlite3.OperationalError("attempt to write a readonly database")
+        raise inbox.InboxUnavailableError("attempt to write a readonly file")
 
     monkeypatch.setattr(receiver.module.inbox(), "store", refuse)
     status, _ = send(

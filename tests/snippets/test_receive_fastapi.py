@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 
-from snippets import receive_fastapi
+from snippets import inbox, receive_fastapi
 from snippets.verify_signatures import LocalKeySet
 
 
@@ -20,9 +20,7 @@ def test_a_body_without_a_length_is_still_cut_off_at_1_mib(
 ):
     """A chunked body declares no Content-Length; the stream is counted
     instead."""
-    monkeypatch.setattr(
-        receive_fastapi, "INBOX_PATH", str(tmp_path / "inbox.sqlite3")
-    )
+    monkeypatch.setattr(inbox, "INBOX_PATH", str(tmp_path / "inbox.sqlite3"))
 
     def chunks():
         for _ in range(17):

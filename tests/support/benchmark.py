@@ -20,11 +20,16 @@ build
   ``kill -9`` of a worker, then of the whole server, halfway): lost,
   doubled, thin repeats processed again, throughput, p50 and p99 latency;
   budget: 0 lost, 0 doubled, 0 against the dedupe rule.
+* the durable inbox's throughput, SQLite and PostgreSQL, as deployed (a
+  file on disk with ``synchronous = FULL``; a cluster on disk with
+  PostgreSQL's default durability): deliveries stored a second by four
+  receiver threads, and claimed and marked done a second by four workers.
 
 It is a measurement, not a test: it exits 1 when a budget is missed, so CI
 could gate on it, but ``make test`` does not run it. Chromium comes from
 ``CHROMIUM_PATH`` or ``/usr/bin/chromium``; ``--quick`` skips the suite,
-Lighthouse and the receivers; ``--receivers`` measures the receivers alone.
+Lighthouse and the receivers; ``--receivers`` measures the receivers alone,
+``--inboxes`` the inboxes alone.
 """
 
 from __future__ import annotations
@@ -38,7 +43,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -47,9 +54,10 @@ import yaml
 from mkdocs.config import load_config
 from playwright.sync_api import Request, Route, sync_playwright
 
-from tests.support import load
+from tests.support import load, postgres
 from tests.support.browser import INSTALL_HINT, find_chromium, serve_site
 from tests.support.fake_api import FakeApi
+from tests.support.inboxes import InboxUnderTest, load_deliveries
 from tests.support.paths import ROOT
 from tests.support.receivers import make_signer
 from tests.support.servers import LiveServer
@@ -338,6 +346,74 @@ def print_receivers(figures: list[load.Figures]) -> list[str]:
     return missed
 
 
+# ---------------------------------------------------------------------- inboxes
+INBOX_DELIVERIES = 2000
+INBOX_THREADS = 4
+
+
+def _in_threads(count: int, job: Callable[[int], None]) -> float:
+    """Seconds ``count`` threads take to run ``job(thread number)``."""
+    threads = [threading.Thread(target=job, args=(n,)) for n in range(count)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
+def inbox_rates(under_test: InboxUnderTest) -> tuple[float, float]:
+    """Deliveries a second: stored by INBOX_THREADS threads sharing one
+    inbox (a receiver process), then claimed and done by as many workers
+    with an inbox each."""
+    deliveries = load_deliveries(INBOX_DELIVERIES, thin_share=0.3)
+    receiver = under_test.open()
+
+    def store(n: int) -> None:
+        for delivery in deliveries[n::INBOX_THREADS]:
+            receiver.store(delivery)
+
+    def work(n: int) -> None:
+        box = under_test.open()
+        while (claimed := box.claim()) is not None:
+            box.done(claimed[0])
+
+    stored = _in_threads(INBOX_THREADS, store)
+    worked = _in_threads(INBOX_THREADS, work)
+    assert receiver.counts() == {"done": len(deliveries)}
+    under_test.close()
+    return len(deliveries) / stored, len(deliveries) / worked
+
+
+def inbox_throughput(work: Path) -> dict[str, tuple[float, float]]:
+    """Store and claim rates of each inbox, on disk, durable."""
+    rates = {"sqlite": inbox_rates(InboxUnderTest("sqlite", str(work / "i")))}
+    bindir = postgres.binaries()
+    if bindir is None:
+        raise SystemExit(
+            f"no PostgreSQL server binaries: {postgres.INSTALL_HINT}"
+        )
+    cluster = postgres.Cluster(bindir, durable=True)
+    try:
+        url = cluster.fresh_database()
+        rates["postgresql"] = inbox_rates(InboxUnderTest("postgresql", url))
+    finally:
+        cluster.stop()
+    return rates
+
+
+def print_inbox_throughput(work: Path) -> None:
+    print(
+        f"\nDurable inbox ({INBOX_DELIVERIES} deliveries, on disk;"
+        f" {INBOX_THREADS} threads store, {INBOX_THREADS} workers claim)"
+    )
+    for kind, (store, claim) in inbox_throughput(work).items():
+        print(
+            f"  {kind:<12} store {store:7.0f} /s"
+            f"   claim and done {claim:7.0f} /s"
+        )
+
+
 # ---------------------------------------------------------------------- report
 def _kb(size: float) -> str:
     return f"{size / 1024:.1f} KB"
@@ -358,6 +434,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="measure the receivers under load, nothing else",
     )
+    parser.add_argument(
+        "--inboxes", action="store_true", help="measure the inboxes only"
+    )
     args = parser.parse_args(argv)
     if args.receivers:
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
@@ -365,6 +444,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\nBudget: " + ("met" if not missed else "missed: "
               + "; ".join(missed)))  # fmt: skip
         return 1 if missed else 0
+    if args.inboxes:
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            print_inbox_throughput(Path(tmp))
+        return 0
     chromium = find_chromium()
     if chromium is None:
         raise SystemExit(f"no Chromium found: {INSTALL_HINT}")
@@ -387,6 +470,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"\nTest suite (pytest --cov)      {seconds:6.1f} s   ({summary})"
             )
+
+        print_inbox_throughput(work)
 
         with serve_site(work / "site-ours") as site:
             base, pages = site.base, site.pages

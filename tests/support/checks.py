@@ -20,6 +20,10 @@ A block is claimed by exactly one kind, from its language and markers:
     ``HTTP/1.1 404 NOT FOUND``: the status the curl above it got.
 ``http``
     ``METHOD path`` and header lines: a route the API serves.
+``sql``
+    Run by psql in a fresh database of the test cluster
+    (``tests/support/postgres.py``) once the PostgreSQL inbox has created
+    its table: every statement succeeds.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ from typing import Any
 
 from docs._hooks import build, programs
 from snippets import schemas, settings
-from tests.support import replay, shell
+from snippets.inbox_postgres import PostgresInbox
+from tests.support import postgres, replay, shell
 from tests.support.fake_api import FakeApi
 from tests.support.site import Block, BuiltSite, raw_markdown, written_fences
 
@@ -72,6 +77,7 @@ CLAIMS: dict[str, Callable[[Block], str | None]] = {
         "json" if b.attrs.get("data-schema") in schemas.SCHEMAS else None
     ),
     "http": lambda b: "http",
+    "sql": lambda b: "sql",
 }
 
 
@@ -468,6 +474,14 @@ def output_problems(block: Block, page: Page) -> list[str]:
     return [] if block.text.strip() else ["an empty output"]
 
 
+def sql_problems(block: Block, page: Page) -> list[str]:
+    cluster = postgres.cluster()
+    database = cluster.fresh_database()
+    PostgresInbox(database, pool_size=1).close()  # the inbox's table
+    result = cluster.psql(database, block.code)
+    return [result.stderr.strip()] if result.returncode else []
+
+
 CHECKS = {
     "output": output_problems,
     "config": config_problems,
@@ -476,6 +490,7 @@ CHECKS = {
     "transcript": transcript_problems,
     "http": http_problems,
     "shell": shell_problems,
+    "sql": sql_problems,
 }
 
 
