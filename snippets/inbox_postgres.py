@@ -201,7 +201,6 @@ class PostgresInbox:
         return (row[0], row[1]) if row else None
 
     # --8<-- [end:claim]
-
     def done(self, key: int) -> None:
         with self._connect() as db:
             db.execute(
