@@ -273,6 +273,12 @@ def test_the_download_is_clean_python(reader):
     )  # fmt: skip
 
     assert result.returncode == 0, result.stdout
+    formatted = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "--isolated",
+         "--line-length", "79", str(reader.folder / "inbox_postgres.py")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert formatted.returncode == 0, formatted.stdout
 
 
 def test_only_the_postgresql_download_needs_the_driver(built_site):
