@@ -201,7 +201,7 @@ PROGRAMS: tuple[Program, ...] = (
     ),
     Program(
         "inbox_postgres.py",
-        "inbox.md",
+        "inbox-postgres.md",
         (
             SETTINGS,
             *_sections("inbox", "settings unavailable news"),

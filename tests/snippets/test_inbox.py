@@ -47,6 +47,7 @@ from tests.support.inboxes import (
     start_worker,
     stopped_at_end,
 )
+from tests.support.reader import Reader
 from tests.support.servers import LiveServer
 
 
@@ -888,7 +889,7 @@ def test_a_url_that_is_not_postgresql_keeps_the_sqlite_file(
 # ----------------------------------------------------------------------- load
 @pytest.mark.load
 def test_two_receivers_and_four_workers_lose_nothing_through_a_kill(
-    any_inbox, signer, tmp_path
+    any_inbox, signer, tmp_path, built_site
 ):
     """1,000 signed deliveries (a fifth of them sent twice, shuffled) through
     two receivers under their production commands, behind a balancer that
@@ -909,8 +910,13 @@ def test_two_receivers_and_four_workers_lose_nothing_through_a_kill(
     with LiveServer(fake.wsgi_app) as keys, contextlib.ExitStack() as stack:
         receivers = []
         for kind in ("flask", "fastapi"):
+            folder = tmp_path / kind  # the receiver's download, alone
+            # with inbox_postgres.py beside it when that is the inbox, as
+            # the page says
+            extra = ["inbox_postgres.py"] if any_inbox.kind != "sqlite" else []
+            Reader(built_site, folder).download(f"receive_{kind}.py", *extra)
             server = production.ProductionServer(
-                kind, Path(any_inbox.location), keys.url
+                kind, Path(any_inbox.location), keys.url, folder
             )
             server.env.pop(inbox.INBOX_URL_ENV, None)
             server.env.update(any_inbox.env)

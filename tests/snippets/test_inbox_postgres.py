@@ -1,5 +1,4 @@
-"""Tests for snippets/inbox_postgres.py (page: docs/inbox.md, "When one
-machine is not enough").
+"""Tests for snippets/inbox_postgres.py (page: docs/inbox-postgres.md).
 
 The contract it shares with the SQLite inbox is tested on both in
 ``test_inbox.py``; here is what only PostgreSQL has: concurrency between

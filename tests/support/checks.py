@@ -277,6 +277,12 @@ def python_problems(block: Block, page: Page) -> list[str]:
     download = page.downloads[block.title].read_text()
     imports, code = _split(block.code)
     problems = []
+    # A lazy import of a sibling module reads ``from snippets.x`` in the
+    # repository and ``from x`` in the download (programs.SIBLING_IMPORT).
+    code = "\n".join(
+        programs.SIBLING_IMPORT.sub(r"\g<indent>from \g<module> ", line)
+        for line in code.split("\n")
+    )
     if code.strip() and not _part_of(code, download):
         problems.append(f"its code is not a part of {block.title}")
     missing = _imports(imports) - _imports(download)

@@ -164,7 +164,7 @@ CHANGES = (
     ),
     Change(
         "a number typed into prose instead of its placeholder",
-        "docs/inbox.md",
+        "docs/inbox-worker.md",
         "{{ inbox_lease_minutes }} minutes",
         "5 minutes",
         (NUMBERS,),
