@@ -2,6 +2,7 @@
 docs/verify-signatures.md)."""
 
 import base64
+import gzip
 import json
 import threading
 import time
@@ -607,3 +608,50 @@ def test_a_local_key_set_reads_the_sender_s_jwks_when_first_needed(tmp_path):
     verify_delivery(sign_delivery(body, private_key, key_id, now), body, keys)
 
     assert keys.public_key(key_id) is not None
+
+
+# ------------------------------- symptoms of docs/troubleshooting.md, reproduced
+@pytest.mark.parametrize(
+    "rewrite",
+    [
+        pytest.param(lambda b: json.dumps(json.loads(b)).encode(), id="dumps"),
+        pytest.param(
+            lambda b: json.dumps(json.loads(b), indent=2).encode(),
+            id="pretty-printed",
+        ),
+        pytest.param(
+            lambda b: json.dumps(json.loads(b), sort_keys=True).encode(),
+            id="keys-sorted",
+        ),
+        pytest.param(gzip.compress, id="compressed-by-a-proxy"),
+    ],
+)
+def test_every_signature_fails_on_a_body_parsed_and_written_again(
+    key_pair, rewrite
+):
+    """Every signature fails: the body was parsed and re-serialised (by a
+    framework or a proxy) before it was verified."""
+    private_key, key_id, jwks = key_pair
+    headers = sign_delivery(BODY, private_key, key_id, NOW)
+    rewritten = rewrite(BODY)
+    assert rewritten != BODY
+    if rewritten.startswith(b"\x1f\x8b"):  # gzip's magic number
+        assert gzip.decompress(rewritten) == BODY
+    else:
+        assert json.loads(rewritten) == json.loads(BODY)  # the same JSON
+
+    error = _refusal(headers, body=rewritten, keys=KeySet.from_jwks(jwks))
+
+    assert (error.status, error.reason) == (400, "bad signature")
+    verify_delivery(headers, BODY, KeySet.from_jwks(jwks), now=NOW)  # raw: ok
+
+
+@pytest.mark.parametrize("skew", [-6 * 60, 6 * 60])
+def test_a_skewed_clock_fails_every_genuine_delivery(key_pair, skew):
+    """400 timestamp too far from now: the receiver's clock is off."""
+    private_key, key_id, jwks = key_pair
+    headers = sign_delivery(BODY, private_key, key_id, NOW)
+
+    error = _refusal(headers, keys=KeySet.from_jwks(jwks), now=NOW + skew)
+
+    assert (error.status, error.reason) == (400, "timestamp too far from now")
