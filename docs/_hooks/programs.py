@@ -487,6 +487,13 @@ def distributions(line: str) -> list[str]:
     return names
 
 
+@cache
+def _provided() -> dict[str, list[str]]:
+    """Which installed distributions provide each top-level import: read
+    once, since it walks every installed file list (slow on a cold disk)."""
+    return dict(packages_distributions())
+
+
 def needed_requirements(prog: Program, code: str) -> list[str]:
     """The lines of the program's requirements file that its imports need.
 
@@ -497,7 +504,7 @@ def needed_requirements(prog: Program, code: str) -> list[str]:
     lines = requirement_lines(prog.extra)
     by_name = {name: line for line in lines for name in distributions(line)}
     siblings = {p.name.removesuffix(".py") for p in PROGRAMS}
-    provided = packages_distributions()
+    provided = _provided()
     needed: list[str] = []
     for top in sorted(_third_party(code) - siblings):
         dists = {canonicalize_name(d) for d in provided.get(top, [])}
