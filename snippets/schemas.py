@@ -18,7 +18,17 @@ from snippets.verify_signatures import VECTOR_JWKS
 
 _STRING = {"type": "string"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
-_HTTP_URL = {"type": "string", "pattern": r"^https?://[^/\s?#]+\S*$"}
+# No control character and nothing either regex dialect calls whitespace,
+# spelled out: Python's re (the fake, the receivers) and JSON Schema's
+# ECMA-262 (client tools) read \s differently, \x1c-\x1f for one.
+_NOT_IN_URL = (
+    r"\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f"
+    r"\u205f\u3000\ufeff"
+)
+_HTTP_URL = {
+    "type": "string",
+    "pattern": rf"^https?://[^/?#{_NOT_IN_URL}]+[^{_NOT_IN_URL}]*$",
+}
 _TIMESTAMP = {"type": "string", "format": "date-time"}
 _NULLABLE_TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
 _EVENT = {"enum": [e.value for e in catalog.EVENTS]}

@@ -103,7 +103,7 @@ def test_every_built_page_has_a_source_and_the_same_blocks(
     }
     assert built == {blocks.html_path(page) for page in PAGES}
     for page, found in site_blocks.items():
-        sources = blocks.fences((blocks.DOCS / page).read_text())
+        sources = blocks.fences(blocks.page_markdown(page))
         assert [b.lang for b in found] == [f.lang for f in sources], page
 
 
@@ -120,7 +120,7 @@ def test_python_and_curl_sit_in_tabs_labelled_python_and_curl(site_blocks):
 
 def test_no_page_types_the_api_base(site_blocks):
     for page in PAGES:
-        text = (blocks.DOCS / page).read_text()
+        text = blocks.page_markdown(page)
         assert settings.API_BASE not in text, (
             f"{page}: write {{{{ api_base }}}}"
         )

@@ -58,6 +58,30 @@ def test_problems_name_the_field_at_fault():
         "(root): 'url' is a required property",
         "(root): 'event' is a required property",
     ]
-    assert schemas.problems(
+    [problem] = schemas.problems(
         "create_webhook_request", {"url": "x", "event": "batch"}
-    ) == ["url: 'x' does not match '^https?://[^/\\\\s?#]+\\\\S*$'"]
+    )
+    assert problem.startswith("url: 'x' does not match")
+
+
+@pytest.mark.parametrize(
+    ("url", "valid"),
+    [
+        ("https://example.com/webhooks", True),
+        ("http://127.0.0.1:5000/webhooks?tenant=1", True),
+        ("https://exämple.com/ü", True),
+        ("example.com/webhooks", False),
+        ("ftp://example.com", False),
+        ("https://", False),
+        ("https://a b", False),
+        ("https://@\x1e", False),
+        ("https://a\x7f", False),
+        ("https://a/\xa0", False),
+        ("https://a/\u2028", False),
+    ],
+)
+def test_a_url_has_no_control_character_and_no_whitespace(url, valid):
+    """Whitespace as Python's re and JSON Schema's ECMA-262 dialect each
+    see it, so the fake and every client tool agree on what is a URL."""
+    field = schemas.SCHEMAS["create_webhook_request"]["properties"]["url"]
+    assert Draft202012Validator(field).is_valid(url) is valid

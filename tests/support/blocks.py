@@ -44,12 +44,29 @@ SKIPPED_DOCS = ("_hooks", "_overrides")
 
 # ----------------------------------------------------------------------- pages
 def source_pages(docs: Path = DOCS) -> list[str]:
-    """Every Markdown page of the site, relative to ``docs/``."""
-    return sorted(
+    """Every Markdown page of the site, relative to ``docs/``: those written
+    in ``docs/`` and the Reference pages the build generates."""
+    written = [
         str(path.relative_to(docs))
         for path in docs.rglob("*.md")
         if path.relative_to(docs).parts[0] not in SKIPPED_DOCS
-    )
+    ]
+    return sorted(written + (list(generated()) if docs == DOCS else []))
+
+
+@cache
+def generated() -> dict[str, str]:
+    """The generated pages (``docs/_hooks/reference.py``): path -> Markdown."""
+    from docs._hooks.reference import generated_pages
+
+    return generated_pages()
+
+
+def page_markdown(page: str, docs: Path = DOCS) -> str:
+    """The Markdown a page is built from, written or generated."""
+    if docs == DOCS and page in generated():
+        return generated()[page]
+    return (docs / page).read_text()
 
 
 def html_path(page: str) -> str:
@@ -194,7 +211,7 @@ def site_blocks(site: Path, docs: Path = DOCS) -> dict[str, list[Block]]:
             (site / html_path(page)).read_text(), "html.parser"
         )
         blocks = html_blocks(soup, page)
-        sources = fences((docs / page).read_text())
+        sources = fences(page_markdown(page, docs))
         for block, fence in zip(blocks, sources, strict=False):
             block.source = fence
         pages[page] = blocks

@@ -27,6 +27,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -164,7 +165,7 @@ class FakeApi:
         ]
         if response.body is not None:
             out_headers.append(("Content-Type", "application/json"))
-        reason = {200: "OK", 204: "No Content"}.get(response.status, "Error")
+        reason = HTTPStatus(response.status).phrase
         start_response(f"{response.status} {reason}", out_headers)
         return [content]
 
@@ -192,6 +193,9 @@ class FakeApi:
         route = self._route(call.method, call.path)
         if route is None:
             self.unexpected.append(call)
+            allowed = self._methods(call.path)
+            if allowed:  # a path the API serves, with a method it does not
+                return Response(405, headers={"Allow": ", ".join(allowed)})
             return self.error(
                 404, "not_found", f"No route for {call.method} {call.path}"
             )
@@ -291,6 +295,11 @@ class FakeApi:
         )
         code = response.body["errors"][0]["error_code"]
         assert code in operation.errors, (operation.operation_id, code)
+
+    @staticmethod
+    def _methods(path: str) -> list[str]:
+        """The methods the model serves at ``path``."""
+        return [o.method for o, pattern in _ROUTES if pattern.match(path)]
 
     def _route(
         self, method: str, path: str

@@ -32,7 +32,7 @@ class JsonBlock:
 
 def page_source(page: str) -> str:
     """The Markdown of ``docs/<page>`` with its placeholders filled."""
-    return substitute((blocks.DOCS / page).read_text(), page)
+    return substitute(blocks.page_markdown(page), page)
 
 
 def json_blocks(page: str) -> list[JsonBlock]:
