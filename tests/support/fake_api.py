@@ -58,6 +58,7 @@ class Call:
     body: bytes
     status: int = 0
     data: Any = None  # the JSON body, once validated
+    answer: Any = None  # the JSON body of the answer
 
 
 @dataclass
@@ -109,6 +110,13 @@ class FakeApi:
         503) or a gateway's (no body)."""
         assert status in (500, 503, *catalog.GATEWAY_STATUSES)
         self._faults.extend([(status, retry_after)] * times)
+
+    def exhaust_rate_limit(self) -> None:
+        """Spend what is left of this minute's requests: the next request
+        is over the limit, as a burst would leave it."""
+        if self.now - self._window_start >= 60:
+            self._window_start = self.now
+        self._window_count = self.rate_limit
 
     def add_shipment(self, shipment: Shipment) -> None:
         self.shipments[(shipment.carrier_code, shipment.tracking_number)] = (
@@ -183,7 +191,7 @@ class FakeApi:
         call = Call(method.upper(), path, dict(query), dict(headers), raw)
         self.calls.append(call)
         response = self._dispatch(call, lower)
-        call.status = response.status
+        call.status, call.answer = response.status, response.body
         if response.schema is not None:
             broken = schemas.problems(response.schema, response.body)
             assert not broken, f"the fake answered off-schema: {broken}"
@@ -295,6 +303,13 @@ class FakeApi:
         )
         code = response.body["errors"][0]["error_code"]
         assert code in operation.errors, (operation.operation_id, code)
+
+    def operation_for(
+        self, method: str, path: str
+    ) -> catalog.Operation | None:
+        """The operation of the model that serves ``method`` ``path``."""
+        route = self._route(method, path)
+        return route[0] if route else None
 
     @staticmethod
     def _methods(path: str) -> list[str]:
