@@ -202,7 +202,8 @@ class FakeApi:
         if route is None:
             self.unexpected.append(call)
             allowed = self._methods(call.path)
-            if allowed:  # a path the API serves, with a method it does not
+            if allowed and call.method not in allowed:
+                # A path the API serves, with a method it does not
                 return Response(405, headers={"Allow": ", ".join(allowed)})
             return self.error(
                 404, "not_found", f"No route for {call.method} {call.path}"
@@ -469,16 +470,8 @@ class FakeApi:
             )
         webhook_id = str(self._next_id)
         self._next_id += 1
-        hook: dict[str, Any] = {
-            "webhook_id": webhook_id,
-            "url": data["url"],
-            "event": event,
-        }
-        if data.get("headers"):
-            hook["headers"] = data["headers"]
-        for optional in ("name", "store_id"):
-            if optional in data:
-                hook[optional] = data[optional]
+        hook: dict[str, Any] = {"webhook_id": webhook_id}
+        self._apply(hook, data)
         self.webhooks[webhook_id] = hook
         return Response(200, dict(hook), "webhook")
 
@@ -499,18 +492,18 @@ class FakeApi:
     ) -> Response:
         if webhook_id not in self.webhooks:
             return self._missing(webhook_id)
-        data = call.data
-        hook = self.webhooks[webhook_id]
-        hook["url"] = data["url"]
-        if "headers" in data:
-            if data["headers"]:
-                hook["headers"] = data["headers"]
-            else:
-                hook.pop("headers", None)
-        for optional in ("name", "store_id"):
-            if optional in data:
-                hook[optional] = data[optional]
+        self._apply(self.webhooks[webhook_id], call.data)
         return Response(204)
+
+    @staticmethod
+    def _apply(hook: dict[str, Any], data: dict[str, Any]) -> None:
+        """Set the fields a create or an update sent (already validated, so
+        any field the schema has); an empty list of headers removes them."""
+        for name, value in data.items():
+            if name == "headers" and not value:
+                hook.pop(name, None)
+            else:
+                hook[name] = value
 
     def _delete_webhook(
         self, call: Call, headers: Mapping[str, str], webhook_id: str
