@@ -66,7 +66,7 @@ _WEBHOOK_FIELDS: dict[str, Any] = {
     "event": _field(
         {**_EVENT, "x-expected": "one of the events"},
         "The event the webhook subscribes to, by its API value.",
-        "batch",
+        "track",
     ),
     "headers": _field(
         _HEADERS,

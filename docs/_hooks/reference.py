@@ -223,6 +223,7 @@ def _errors(operation: catalog.Operation) -> str:
         [str(s), "none", "The gateway in front of the API failed; no body."]
         for s in catalog.GATEWAY_STATUSES
     ]
+    rows.sort(key=lambda row: int(row[0]))  # stable: the model's order
     header = ["Status", "error_code", "When"]
     return f"**Errors**\n\n{table(header, rows)}\n\n"
 
@@ -231,9 +232,9 @@ def _rate_limit(operation: catalog.Operation) -> str:
     if not operation.rate_limited:
         return "**Rate limit**: none.\n\n"
     return (
-        f"**Rate limit**: {catalog.RATE_LIMIT_PER_MINUTE} requests a minute,"
-        " shared by every call of the account; over it, `429` with"
-        " `Retry-After`.\n\n"
+        "**Rate limit**: counts against the limit of"
+        f" {catalog.RATE_LIMIT_PER_MINUTE} requests a minute; over it, `429`"
+        " with `Retry-After`.\n\n"
     )
 
 
@@ -505,7 +506,7 @@ PAGES: dict[str, tuple[str, str, Callable[[], str]]] = {
     f"{SECTION}/errors.md": (
         "Error codes",
         "The error body and every error code: status, meaning, what to do"
-        " and which calls return it.",
+        " and whether the client session retries it.",
         errors_page,
     ),
     # Delivery rules (retries, timeouts, ordering) join the catalog from
