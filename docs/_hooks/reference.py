@@ -38,7 +38,7 @@ SECTION = "reference"
 OPENAPI = "openapi.json"
 # Written at the end of the build by the mkdocs-llmstxt plugin.
 LLMS = ("llms.txt", "llms-full.txt")
-LONG_EXAMPLE = 32  # characters; longer examples are left to the JSON blocks
+LONG_EXAMPLE = 24  # characters; longer examples are left to the JSON blocks
 
 
 # ------------------------------------------------------------------ helpers
@@ -119,32 +119,49 @@ def example_cell(value: Any) -> str:
     return code(as_written(text))
 
 
-def field_rows(schema: dict[str, Any], prefix: str = "") -> list[list[str]]:
-    """One row per field, nested fields included (``headers[].key``)."""
-    rows = []
-    required = schema.get("required", [])
+def objects_of(
+    schema: dict[str, Any], path: str = ""
+) -> list[tuple[str, dict[str, Any]]]:
+    """The object ``schema`` describes and every object nested in it, each
+    with its path (``""``, ``headers[]``, ``data``, ``data.events[]``)."""
+    found = [(path, schema)]
     for name, spec in schema.get("properties", {}).items():
-        rows.append(
-            [
-                code(prefix + name),
-                type_of(spec),
-                "yes" if name in required else "no",
-                spec["description"],
-                example_cell(spec["examples"][0]),
-            ]
-        )
+        where = f"{path}.{name}" if path else name
         if "properties" in spec:
-            rows += field_rows(spec, f"{prefix}{name}.")
+            found += objects_of(spec, where)
         if "properties" in spec.get("items", {}):
-            rows += field_rows(spec["items"], f"{prefix}{name}[].")
-    return rows
+            found += objects_of(spec["items"], f"{where}[]")
+    return found
+
+
+def field_rows(schema: dict[str, Any]) -> list[list[str]]:
+    """One row per field of one object (nested objects get their own)."""
+    required = schema.get("required", [])
+    return [
+        [
+            code(name),
+            type_of(spec),
+            "yes" if name in required else "no",
+            spec["description"],
+            example_cell(spec["examples"][0]),
+        ]
+        for name, spec in schema.get("properties", {}).items()
+    ]
 
 
 FIELD_HEADER = ["Field", "Type", "Required", "What it is", "Example"]
 
 
 def field_table(schema_name: str) -> str:
-    return table(FIELD_HEADER, field_rows(schemas.SCHEMAS[schema_name]))
+    """A table of the object's fields, then one per nested object, so each
+    stays narrow enough to read."""
+    parts = []
+    for path, schema in objects_of(schemas.SCHEMAS[schema_name]):
+        if path:
+            item = "Each item of" if path.endswith("[]") else "The object in"
+            parts.append(f"{item} `{path.removesuffix('[]')}`:")
+        parts.append(table(FIELD_HEADER, field_rows(schema)))
+    return "\n\n".join(parts)
 
 
 # ------------------------------------------------------------------- pages
@@ -316,21 +333,15 @@ def api_page() -> str:
 def events_page() -> str:
     rows = [
         [
-            e.name,
+            e.name
+            + (f" (also called *{e.also_called}*)" if e.also_called else ""),
             code(e.value),
             code(e.resource_type),
             e.trigger,
-            e.also_called or "",
         ]
         for e in catalog.EVENTS
     ]
-    header = [
-        "Event",
-        "API value (event)",
-        "resource_type",
-        "Sent when",
-        "Also called",
-    ]
+    header = ["Event", "API value (event)", "resource_type", "Sent when"]
     return (
         "# Events\n\n"
         "A webhook subscribes to one event by its API value, and each event"
@@ -437,8 +448,8 @@ def errors_page() -> str:
     rows = [
         [
             str(e.status),
-            f"`{e.error_code}`{{ #{e.error_code.replace('_', '-')} }}",
-            code(e.error_type),
+            f"`{e.error_code}`{{ #{e.error_code.replace('_', '-')} }}"
+            f" ({code(e.error_type)})",
             e.meaning,
             e.what_to_do,
             "yes" if e.retried else "no",
@@ -447,8 +458,7 @@ def errors_page() -> str:
     ]
     header = [
         "Status",
-        "error_code",
-        "error_type",
+        "error_code (error_type)",
         "What it means",
         "What to do",
         "Retried",
@@ -515,9 +525,16 @@ PAGES: dict[str, tuple[str, str, Callable[[], str]]] = {
 }
 
 
+# Site search lists a guide before the Reference page that lists the same
+# value: the guide explains it.
+FRONT_MATTER = "---\nsearch:\n  boost: 0.5\n---\n\n"
+
+
 def generated_pages() -> dict[str, str]:
     """Every page of the Reference: docs-relative path -> Markdown."""
-    return {path: build() for path, (_, _, build) in PAGES.items()}
+    return {
+        path: FRONT_MATTER + build() for path, (_, _, build) in PAGES.items()
+    }
 
 
 def generate() -> None:

@@ -18,7 +18,6 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 
 from docs._hooks import reference
-from docs._hooks.settings_hook import substitute
 from snippets import catalog, payloads, schemas, settings
 from snippets.verify_signatures import VECTOR_JWKS, VECTOR_SIGNATURE
 from tests.support import blocks, pages
@@ -62,39 +61,36 @@ def tables(elements: list[Tag]) -> list[Tag]:
     return [e for e in elements if e.name == "table"]
 
 
-def expected_fields(
-    schema: dict[str, Any], prefix: str = ""
-) -> list[list[str]]:
-    """The rows a field table must have: name, required, meaning, example."""
-    rows = []
+def expected_tables(schema: dict[str, Any]) -> list[list[list[str]]]:
+    """The field tables an object must have, its own first, then one per
+    nested object: name, required, meaning, example of each field."""
+    rows, nested = [], []
     for name, spec in schema.get("properties", {}).items():
         example = json.dumps(spec["examples"][0], ensure_ascii=False)
         rows.append(
             [
-                prefix + name,
+                name,
                 "yes" if name in schema.get("required", []) else "no",
                 spec["description"],
                 example
-                if len(substitute(example)) <= reference.LONG_EXAMPLE
-                or len(example) <= reference.LONG_EXAMPLE
+                if len(example) <= reference.LONG_EXAMPLE
                 else "see the example",
             ]
         )
         if "properties" in spec:
-            rows += expected_fields(spec, f"{prefix}{name}.")
+            nested += expected_tables(spec)
         if "properties" in spec.get("items", {}):
-            rows += expected_fields(spec["items"], f"{prefix}{name}[].")
-    return rows
+            nested += expected_tables(spec["items"])
+    return [rows, *nested]
 
 
-def field_rows(table: Tag) -> list[list[str]]:
-    """name, required, meaning, example of each row of a field table."""
-    return [[r[0], r[2], r[3], r[4]] for r in table_rows(table)]
-
-
-def shown(rows: list[list[str]]) -> list[list[str]]:
-    """Expected rows as the built page shows them (placeholders filled)."""
-    return [[substitute(cell) for cell in row] for row in rows]
+def field_tables(elements: list[Tag]) -> list[list[list[str]]]:
+    """name, required, meaning, example of each row of each field table."""
+    return [
+        [[r[0], r[2], r[3], r[4]] for r in table_rows(t)]
+        for t in tables(elements)
+        if text(t.find("th")) == "Field"
+    ]
 
 
 # ------------------------------------------------------------------ the pages
@@ -169,12 +165,12 @@ def test_each_call_is_described_as_the_model_says(built_site, operation):
     else:
         assert not parameters
 
-    bodies = [t for t in found if text(t.find("th")) == "Field"]
+    bodies = field_tables(elements)
     if operation.request_schema is None:
         assert not bodies
     else:
         schema = schemas.SCHEMAS[operation.request_schema]
-        assert field_rows(bodies[0]) == shown(expected_fields(schema))
+        assert bodies == expected_tables(schema)
 
 
 def test_the_objects_the_calls_answer_with_are_described(built_site):
@@ -183,9 +179,7 @@ def test_the_objects_the_calls_answer_with_are_described(built_site):
         elements = section(article, name.replace("_", "-"))
         schema = schemas.SCHEMAS[name]
         if "properties" in schema:
-            assert field_rows(tables(elements)[0]) == shown(
-                expected_fields(schema)
-            )
+            assert field_tables(elements) == expected_tables(schema), name
 
 
 def test_a_field_added_to_a_schema_appears_everywhere_at_once(monkeypatch):
@@ -233,7 +227,13 @@ def test_a_field_added_to_a_schema_appears_everywhere_at_once(monkeypatch):
 def test_the_events_page_is_the_catalog(built_site):
     [table] = soup_of(built_site, "reference/events.md").find_all("table")
     assert table_rows(table) == [
-        [e.name, e.value, e.resource_type, e.trigger, e.also_called]
+        [
+            e.name
+            + (f" (also called {e.also_called})" if e.also_called else ""),
+            e.value,
+            e.resource_type,
+            e.trigger,
+        ]
         for e in catalog.EVENTS
     ]
 
@@ -256,13 +256,14 @@ def test_the_status_codes_page_is_the_catalog(built_site):
 
 def test_the_error_codes_page_is_the_catalog(built_site):
     article = soup_of(built_site, "reference/errors.md")
-    body, codes = article.find_all("table")
-    assert field_rows(body) == shown(expected_fields(schemas.ERROR_BODY))
-    assert table_rows(codes) == [
+    found = tables(list(article.children))
+    assert field_tables(list(article.children)) == expected_tables(
+        schemas.ERROR_BODY
+    )
+    assert table_rows(found[-1]) == [
         [
             str(e.status),
-            e.error_code,
-            e.error_type,
+            f"{e.error_code} ({e.error_type})",
             e.meaning,
             e.what_to_do,
             "yes" if e.retried else "no",
@@ -277,9 +278,8 @@ def test_the_error_codes_page_is_the_catalog(built_site):
 def test_the_payloads_page_shows_each_delivery(built_site, event):
     article = soup_of(built_site, "reference/payloads.md")
     elements = section(article, event.value.replace("_", "-"))
-    [table] = tables(elements)
     schema = schemas.SCHEMAS[f"delivery_{event.value}"]
-    assert field_rows(table) == shown(expected_fields(schema))
+    assert field_tables(elements) == expected_tables(schema)
     [block] = [e for e in elements if e.get("data-schema")]
     assert block["data-schema"] == f"delivery_{event.value}"
     assert json.loads(block.get_text()) == payloads.sample_delivery(
