@@ -527,7 +527,7 @@ PAGES: dict[str, tuple[str, str, Callable[[], str]]] = {
 
 # Site search lists a guide before the Reference page that lists the same
 # value: the guide explains it.
-FRONT_MATTER = "---\nsearch:\n  boost: 0.5\n---\n\n"
+FRONT_MATTER = "---\nsearch:\n  boost: 0.1\n---\n\n"
 
 
 def generated_pages() -> dict[str, str]:
