@@ -44,8 +44,8 @@ PHASES = ("examples", "coverage", "fuzzing")
 # What only the platform's state causes: the rate limit, its faults and the
 # gateway's. Provoked after the engine's run, one request each.
 PROVOKED = {429, 500, 503, *catalog.GATEWAY_STATUSES}
-MAX_EXAMPLES = 15  # per operation and phase; enough to see every status
-STATEFUL_EXAMPLES = 20  # sequences
+MAX_EXAMPLES = 10  # per operation and phase; enough to see every status
+STATEFUL_EXAMPLES = 15  # sequences
 STEPS = 8  # the longest sequence: create, get, update, delete, get, ...
 
 
