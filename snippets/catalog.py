@@ -472,3 +472,12 @@ DELIVERY_RULES: tuple[DeliveryRule, ...] = (
 def delivery_rule(name: str) -> DeliveryRule:
     """The delivery rule called ``name``."""
     return next(r for r in DELIVERY_RULES if r.name == name)
+
+
+# What the platform counts as delivered: an answer with one of these statuses
+# before it stops waiting. Any other status, and a connection refused, reset
+# or silent for too long, is a failed attempt, retried as DELIVERY_RULES say.
+DELIVERED_STATUSES = range(200, 300)
+DELIVERED_SOURCE = (
+    "The platform's webhook guides: any status outside 2xx is a failure."
+)

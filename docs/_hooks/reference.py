@@ -38,6 +38,8 @@ SECTION = "reference"
 OPENAPI = "openapi.json"
 # Written at the end of the build by the mkdocs-llmstxt plugin.
 LLMS = ("llms.txt", "llms-full.txt")
+# The test vector's key set, written beside the Reference pages.
+VECTOR_FILE = f"{SECTION}/test-vector-jwks.json"
 LONG_EXAMPLE = 24  # characters; longer examples are left to the JSON blocks
 
 
@@ -175,8 +177,8 @@ def index_page() -> str:
 
 The facts of the {{{{ product }}}} webhooks API in one place: every call with
 its fields, answers and errors; every event and what its deliveries carry;
-how deliveries are signed; the tracking status codes and the error codes. The
-guides explain how to use them.
+how deliveries are signed and retried; the tracking status codes and the
+error codes. The guides explain how to use them.
 
 {table(["Page", "What it lists"], rows)}
 
@@ -221,6 +223,15 @@ def _answer(operation: catalog.Operation) -> str:
     name = operation.response_schema
     what = OBJECTS[name][0].lower()
     link = f"[{what}](#{name.replace('_', '-')})"
+    if name == "jwks":
+        # An RSA key's modulus is one line of 342 characters: the example
+        # key set is a download (the test vector's), not a block.
+        return (
+            f"**Answer**: {status} with {link}, such as"
+            f" [`{VECTOR_FILE.split('/')[-1]}`]"
+            f"({VECTOR_FILE.split('/')[-1]}), the [test"
+            " vector's](signing.md#a-test-vector).\n\n"
+        )
     return (
         f"**Answer**: {status} with {link}.\n\n"
         f"{json_block(openapi.success_example(operation), name)}\n\n"
@@ -414,13 +425,83 @@ This key set, key id, timestamp and body give this signature: a verifier
 that accepts it, and refuses the body changed by one byte, checks signatures
 the way the platform makes them.
 
-{json_block(VECTOR_JWKS, "jwks")}
-
+- Key set: [`{VECTOR_FILE.split("/")[-1]}`]({VECTOR_FILE.split("/")[-1]}), one
+  RSA key (its modulus alone is {len(VECTOR_JWKS["keys"][0]["n"])} characters
+  long, so it is a download)
 - Key id: `{VECTOR_JWKS["keys"][0]["kid"]}`
 - Timestamp: `{VECTOR_TIMESTAMP}`
 - Body: `{as_written(VECTOR_BODY.decode())}`
 - Signature: `{VECTOR_SIGNATURE}`
 """
+
+
+def _rule(name: str) -> str:
+    """A delivery rule's value in words."""
+    rule = catalog.delivery_rule(name)
+    return (
+        "not published" if rule.value is None else f"{rule.value} {rule.unit}"
+    )
+
+
+def schedule_rows() -> list[list[str]]:
+    """When each attempt is sent, from the delivery rules."""
+    attempts = catalog.delivery_rule("attempts").value
+    interval = catalog.delivery_rule("retry_interval").value
+    unit = catalog.delivery_rule("retry_interval").unit
+    assert attempts is not None
+    assert interval is not None
+    return [["1", "when the event happens"]] + [
+        [str(n + 1), f"about {n * interval} {unit} after the first"]
+        for n in range(1, attempts)
+    ]
+
+
+def delivery_rules_page() -> str:
+    first, last = (
+        catalog.DELIVERED_STATUSES[0],
+        catalog.DELIVERED_STATUSES[-1],
+    )
+    success = f"an answer with a `2xx` status ({first} to {last})"
+    timeout = catalog.delivery_rule("answer_timeout")
+    gives_up = catalog.delivery_rule("gives_up_after")
+    rows = [
+        ["What counts as success", success, catalog.DELIVERED_SOURCE],
+        ["Attempts", f"up to {_rule('attempts')}", _source("attempts")],
+        [
+            "Time between attempts",
+            f"about {_rule('retry_interval')}",
+            _source("retry_interval"),
+        ],
+        [
+            "When it gives up",
+            f"about {_rule('gives_up_after')} after the first attempt",
+            gives_up.source,
+        ],
+        [
+            "How long it waits for an answer",
+            _rule(timeout.name),
+            timeout.source,
+        ],
+    ]
+    return (
+        "# Delivery rules\n\n"
+        "How the platform delivers each event to your webhook's URL, and"
+        " when it stops trying. [Delivery"
+        " semantics](../delivery-semantics.md) explains what the rules mean"
+        " for a receiver.\n\n"
+        f"{table(['Rule', 'Value', 'Source'], rows)}\n\n"
+        "Any other answer is a failed attempt, and so is a connection that"
+        " is refused, reset, or silent for too long.\n\n"
+        "## Retry schedule\n\n"
+        f"{table(['Attempt', 'Sent'], schedule_rows())}\n\n"
+        "After the last attempt the delivery is dropped: an endpoint down for"
+        f" longer than about {_rule('gives_up_after')} loses what was sent"
+        " meanwhile.\n"
+    )
+
+
+def _source(name: str) -> str:
+    return catalog.delivery_rule(name).source
 
 
 def status_codes_page() -> str:
@@ -484,7 +565,12 @@ def errors_page() -> str:
 # ----------------------------------------------------------- the section
 # docs-relative path: (nav title, what it lists, the function that writes it)
 PAGES: dict[str, tuple[str, str, Callable[[], str]]] = {
-    f"{SECTION}/index.md": ("Reference", "", index_page),
+    f"{SECTION}/index.md": (
+        "Reference",
+        "The facts of the webhooks API in one place: calls, events,"
+        " payloads, signing, delivery rules, status codes and error codes.",
+        index_page,
+    ),
     f"{SECTION}/webhooks-api.md": (
         "Webhooks API",
         "Every call: method and path, body fields, answer, errors and the"
@@ -508,6 +594,12 @@ PAGES: dict[str, tuple[str, str, Callable[[], str]]] = {
         " a test vector.",
         signing_page,
     ),
+    f"{SECTION}/delivery-rules.md": (
+        "Delivery rules",
+        "What counts as a delivered event, how many attempts the platform"
+        " makes and when, when it gives up, and how long it waits.",
+        delivery_rules_page,
+    ),
     f"{SECTION}/status-codes.md": (
         "Tracking status codes",
         "Every tracking status code, what it means and whether it is final.",
@@ -519,21 +611,26 @@ PAGES: dict[str, tuple[str, str, Callable[[], str]]] = {
         " and whether the client session retries it.",
         errors_page,
     ),
-    # Delivery rules (retries, timeouts, ordering) join the catalog from
-    # another branch; their page goes here, built from the catalog's values
-    # like the pages above.
 }
 
 
-# Site search lists a guide before the Reference page that lists the same
-# value: the guide explains it.
-FRONT_MATTER = "---\nsearch:\n  boost: 0.1\n---\n\n"
+def front_matter(description: str) -> str:
+    """The page's description (the home page lists it, and Material puts it
+    in the page's meta description), and a search boost of a tenth: site
+    search lists a guide before the Reference page that lists the same
+    value, because the guide explains it."""
+    # JSON is YAML: the description goes in as a quoted string.
+    return (
+        f"---\ndescription: {json.dumps(description)}\n"
+        "search:\n  boost: 0.1\n---\n\n"
+    )
 
 
 def generated_pages() -> dict[str, str]:
     """Every page of the Reference: docs-relative path -> Markdown."""
     return {
-        path: FRONT_MATTER + build() for path, (_, _, build) in PAGES.items()
+        path: front_matter(what) + build()
+        for path, (_, what, build) in PAGES.items()
     }
 
 
@@ -547,6 +644,8 @@ def generate() -> None:
         mkdocs_gen_files.set_edit_path(path, "_hooks/reference.py")
     with mkdocs_gen_files.open(OPENAPI, "w") as document:
         document.write(openapi.text())
+    with mkdocs_gen_files.open(VECTOR_FILE, "w") as keys:
+        keys.write(json.dumps(VECTOR_JWKS, indent=2) + "\n")
 
 
 if __name__ == "<run_path>":  # how mkdocs-gen-files runs its scripts

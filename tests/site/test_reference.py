@@ -20,8 +20,14 @@ from bs4 import BeautifulSoup, Tag
 from docs._hooks import reference
 from snippets import catalog, payloads, schemas, settings
 from snippets.verify_signatures import VECTOR_JWKS, VECTOR_SIGNATURE
-from tests.support import blocks, pages
 from tests.support.fake_api import TEST_API_KEY, FakeApi
+from tests.support.site import (
+    BuiltSite,
+    article,
+    html_path,
+    source_pages,
+    written_fences,
+)
 
 GENERATED = reference.generated_pages()
 API = "reference/webhooks-api.md"
@@ -29,8 +35,8 @@ API = "reference/webhooks-api.md"
 
 @cache  # each page is read by several tests
 def soup_of(site: Path, page: str) -> Tag:
-    html = (site / blocks.html_path(page)).read_text()
-    return blocks.article(BeautifulSoup(html, "html.parser"))
+    html = (site / html_path(page)).read_text()
+    return article(BeautifulSoup(html, "html.parser"))
 
 
 def text(node: Tag) -> str:
@@ -103,9 +109,9 @@ def test_every_generated_page_is_built_and_in_the_nav(built_site):
         for a in home.select("nav.md-nav a[href]")
     }
     for page in GENERATED:
-        assert (built_site / blocks.html_path(page)).is_file(), page
+        assert (built_site / html_path(page)).is_file(), page
         assert (
-            blocks.html_path(page)
+            html_path(page)
             .removesuffix("/index.html")
             .removesuffix("index.html")
             .rstrip("/")
@@ -120,19 +126,20 @@ def test_the_titles_are_the_nav_titles(built_site):
 
 
 def test_the_generator_writes_no_hand_written_page():
-    written = {p for p in blocks.source_pages() if p not in GENERATED}
+    written = set(source_pages())
     assert not set(GENERATED) & written
     assert all(page.startswith(f"{reference.SECTION}/") for page in GENERATED)
 
 
 @pytest.mark.parametrize("page", sorted(GENERATED))
-def test_every_json_block_matches_its_schema(page):
-    found = pages.json_blocks(page)
+def test_every_json_block_matches_its_schema(built_site, page):
+    found = [b for b in BuiltSite(built_site).blocks(page) if b.lang == "json"]
     for block in found:
-        assert not schemas.problems(block.schema, block.data), (
-            f"{page}, under {block.heading}: {block.schema}"
+        name = block.attrs["data-schema"]
+        assert not schemas.problems(name, json.loads(block.text)), (
+            f"{block}: {name}"
         )
-    fences = blocks.fences(GENERATED[page])
+    fences = written_fences(page).values()
     assert len(found) == len([f for f in fences if f.lang == "json"])
 
 
@@ -254,6 +261,64 @@ def test_the_status_codes_page_is_the_catalog(built_site):
     ]
 
 
+def test_the_delivery_rules_page_is_the_catalog(built_site):
+    article = soup_of(built_site, "reference/delivery-rules.md")
+    rules, schedule = article.find_all("table")
+    rule = {r.name: r for r in catalog.DELIVERY_RULES}
+    attempts = rule["attempts"].value
+    interval = rule["retry_interval"].value
+    assert attempts is not None
+    assert interval is not None
+    first, last = catalog.DELIVERED_STATUSES[0], catalog.DELIVERED_STATUSES[-1]
+
+    assert table_rows(rules) == [
+        [
+            "What counts as success",
+            f"an answer with a 2xx status ({first} to {last})",
+            catalog.DELIVERED_SOURCE,
+        ],
+        ["Attempts", f"up to {attempts} attempts", rule["attempts"].source],
+        [
+            "Time between attempts",
+            f"about {interval} hours",
+            rule["retry_interval"].source,
+        ],
+        [
+            "When it gives up",
+            f"about {rule['gives_up_after'].value} hours after the first"
+            " attempt",
+            rule["gives_up_after"].source,
+        ],
+        [
+            "How long it waits for an answer",
+            "not published",
+            rule["answer_timeout"].source,
+        ],
+    ]
+    assert [r[0] for r in table_rows(schedule)] == [
+        str(n) for n in range(1, attempts + 1)
+    ]
+    assert table_rows(schedule)[-1][1] == (
+        f"about {(attempts - 1) * interval} hours after the first"
+    )
+    assert rule["answer_timeout"].value is None  # else it is shown
+
+
+def test_the_delivery_rules_page_follows_a_change_of_rule(monkeypatch):
+    changed = tuple(
+        catalog.DeliveryRule(r.name, 5, r.unit, r.source)
+        if r.name == "attempts"
+        else r
+        for r in catalog.DELIVERY_RULES
+    )
+    monkeypatch.setattr(catalog, "DELIVERY_RULES", changed)
+
+    page = reference.delivery_rules_page()
+
+    assert "| Attempts | up to 5 attempts |" in page
+    assert "| 5 | about 8 hours after the first |" in page
+
+
 def test_the_error_codes_page_is_the_catalog(built_site):
     article = soup_of(built_site, "reference/errors.md")
     found = tables(list(article.children))
@@ -298,8 +363,10 @@ def test_the_signing_page_names_the_headers_and_the_test_vector(built_site):
     assert catalog.SIGNATURE_ALGORITHM in prose
     assert settings.API_BASE + settings.JWKS_PATH in prose
     assert VECTOR_SIGNATURE in prose
-    [block] = article.select("div[data-schema='jwks']")
-    assert json.loads(block.get_text()) == VECTOR_JWKS
+    name = reference.VECTOR_FILE.split("/")[-1]
+    assert article.select(f"a[href$='/{name}']")
+    published = (built_site / reference.VECTOR_FILE).read_text()
+    assert json.loads(published) == VECTOR_JWKS
 
 
 # --------------------------------------------------------------- downloads
@@ -309,7 +376,7 @@ DOWNLOADS = ("openapi.json", "llms.txt")
 @pytest.mark.parametrize("page", ["index.md", "reference/index.md"])
 def test_the_downloads_are_named_and_linked(built_site, page):
     article = soup_of(built_site, page)
-    html = built_site / blocks.html_path(page)
+    html = built_site / html_path(page)
     for name in DOWNLOADS:
         [link] = [
             a
