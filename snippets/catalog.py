@@ -6,9 +6,16 @@ from this module, the fake API in ``tests/`` accepts exactly these values, and
 a test reads the tables back out of the built HTML.
 ``tests/snippets/test_contract.py`` pins the values the platform publishes, so
 an accidental edit here fails the suite.
+
+``OPERATIONS`` is the API model: every call the API serves, with its request
+and answer schemas (names in ``snippets.schemas.SCHEMAS``) and the errors it
+can answer with. The fake API routes by it, and the Reference pages and
+``openapi.json`` are generated from it.
 """
 
 from dataclasses import dataclass
+
+from snippets import settings
 
 
 @dataclass(frozen=True)
@@ -224,6 +231,190 @@ ERRORS: tuple[ApiError, ...] = (
 
 RATE_LIMIT_PER_MINUTE = 200
 
+# Answers from the gateway in front of the API, with no body and no error
+# code; every call can meet them, and the client session retries them.
+GATEWAY_STATUSES: tuple[int, ...] = (502, 504)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    location: str  # "path" or "query"
+    description: str
+    example: str
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One call of the API."""
+
+    operation_id: str
+    method: str
+    path: str  # "{name}" stands for a path parameter
+    tag: str  # the group it is listed under
+    summary: str
+    description: str
+    success_status: int
+    response_schema: str | None  # the answer's body; None: no body
+    errors: tuple[str, ...]  # error codes from ERRORS, in status order
+    request_schema: str | None = None  # the JSON body it takes, if any
+    parameters: tuple[Parameter, ...] = ()
+    authenticated: bool = True  # needs the API-Key header
+
+    @property
+    def rate_limited(self) -> bool:
+        """Counts against RATE_LIMIT_PER_MINUTE."""
+        return "rate_limit_exceeded" in self.errors
+
+
+# Every request can meet these: the rate limit and the platform's own faults.
+_ANY_CALL = ("rate_limit_exceeded", "unspecified", "service_unavailable")
+_KEYED = ("unauthorized", *_ANY_CALL)
+_BODY = (
+    "request_body_required",
+    "field_value_required",
+    "invalid_field_value",
+)
+_WEBHOOK = "/{webhook_id}"
+_WEBHOOK_ID = Parameter(
+    "webhook_id",
+    "path",
+    "The webhook's id, as the create call or the list returned it.",
+    "5519",
+)
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "list_webhooks",
+        "GET",
+        settings.WEBHOOKS_PATH,
+        "Webhooks",
+        "List webhooks",
+        "Every active webhook of the account, at most one per event, so the"
+        " list needs no paging.",
+        200,
+        "webhook_list",
+        _KEYED,
+    ),
+    Operation(
+        "create_webhook",
+        "POST",
+        settings.WEBHOOKS_PATH,
+        "Webhooks",
+        "Create a webhook",
+        "Subscribes a URL to one event. Each event takes one webhook: a"
+        " second one for the same event is refused with a conflict.",
+        200,
+        "webhook",
+        (*_BODY, "unauthorized", "webhook_event_type_conflict", *_ANY_CALL),
+        request_schema="create_webhook_request",
+    ),
+    Operation(
+        "get_webhook",
+        "GET",
+        settings.WEBHOOKS_PATH + _WEBHOOK,
+        "Webhooks",
+        "Get a webhook",
+        "One webhook, by its id.",
+        200,
+        "webhook",
+        ("unauthorized", "not_found", *_ANY_CALL),
+        parameters=(_WEBHOOK_ID,),
+    ),
+    Operation(
+        "update_webhook",
+        "PUT",
+        settings.WEBHOOKS_PATH + _WEBHOOK,
+        "Webhooks",
+        "Update a webhook",
+        "Changes where a webhook sends, its headers, name or store. Its"
+        " event never changes: delete the webhook and create another.",
+        204,
+        None,
+        (*_BODY, "unauthorized", "not_found", *_ANY_CALL),
+        request_schema="update_webhook_request",
+        parameters=(_WEBHOOK_ID,),
+    ),
+    Operation(
+        "delete_webhook",
+        "DELETE",
+        settings.WEBHOOKS_PATH + _WEBHOOK,
+        "Webhooks",
+        "Delete a webhook",
+        "Removes a webhook for good; the event's deliveries stop.",
+        204,
+        None,
+        ("unauthorized", "not_found", *_ANY_CALL),
+        parameters=(_WEBHOOK_ID,),
+    ),
+    Operation(
+        "get_tracking_info",
+        "GET",
+        settings.TRACKING_PATH,
+        "Tracking",
+        "Get a package's tracking information",
+        "The package's latest tracking record: what a track delivery's"
+        " resource_url points at.",
+        200,
+        "tracking_info",
+        ("field_value_required", "unauthorized", "not_found", *_ANY_CALL),
+        parameters=(
+            Parameter(
+                "carrier_code",
+                "query",
+                "The carrier's code.",
+                "usps",
+            ),
+            Parameter(
+                "tracking_number",
+                "query",
+                "The carrier's tracking number for the package.",
+                "9405511899223197428490",
+            ),
+        ),
+    ),
+    Operation(
+        "get_signing_keys",
+        "GET",
+        settings.JWKS_PATH,
+        "Signing keys",
+        "Get the public keys deliveries are signed with",
+        "The platform's public keys as a JSON Web Key Set (JWKS). The key id"
+        " header of a delivery names the key that signed it. Public: no API"
+        " key needed.",
+        200,
+        "jwks",
+        _ANY_CALL,
+        authenticated=False,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DeliveryHeader:
+    name: str
+    holds: str
+
+
+# What the platform sends with every delivery, besides Content-Type.
+DELIVERY_HEADERS: tuple[DeliveryHeader, ...] = (
+    DeliveryHeader(
+        settings.KEY_ID_HEADER,
+        "The id of the key that signed the delivery: one of the keys the"
+        " JWKS lists.",
+    ),
+    DeliveryHeader(
+        settings.SIGNATURE_HEADER,
+        "The signature, base64-encoded (standard alphabet, with padding).",
+    ),
+    DeliveryHeader(
+        settings.TIMESTAMP_HEADER,
+        "When the delivery was sent, in whole seconds since 1970-01-01 UTC.",
+    ),
+)
+SIGNED_TEXT = "{timestamp}.{raw body}"  # the timestamp header's value, a dot
+SIGNATURE_ALGORITHM = "RSA-SHA256, PKCS#1 v1.5 padding"
+
 EVENT_VALUES: frozenset[str] = frozenset(e.value for e in EVENTS)
 STATUS_CODES: frozenset[str] = frozenset(s.code for s in TRACKING_STATUSES)
 ERROR_CODES: frozenset[str] = frozenset(e.error_code for e in ERRORS)
@@ -237,6 +428,11 @@ def event(value: str) -> Event:
 def error(error_code: str) -> ApiError:
     """The error whose ``error_code`` is ``error_code``."""
     return next(e for e in ERRORS if e.error_code == error_code)
+
+
+def operation(operation_id: str) -> Operation:
+    """The operation called ``operation_id``."""
+    return next(o for o in OPERATIONS if o.operation_id == operation_id)
 
 
 # ------------------------------------------------------------ delivery rules
@@ -276,3 +472,12 @@ DELIVERY_RULES: tuple[DeliveryRule, ...] = (
 def delivery_rule(name: str) -> DeliveryRule:
     """The delivery rule called ``name``."""
     return next(r for r in DELIVERY_RULES if r.name == name)
+
+
+# What the platform counts as delivered: an answer with one of these statuses
+# before it stops waiting. Any other status, and a connection refused, reset
+# or silent for too long, is a failed attempt, retried as DELIVERY_RULES say.
+DELIVERED_STATUSES = range(200, 300)
+DELIVERED_SOURCE = (
+    "The platform's webhook guides: any status outside 2xx is a failure."
+)

@@ -11,45 +11,90 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from snippets import catalog
+from snippets import catalog, settings
 from snippets.inbox import DELIVERY_SCHEMA as RECEIVER_DELIVERY
+from snippets.payloads import TRACK_DATA, sample_delivery
+from snippets.verify_signatures import VECTOR_JWKS
 
 _STRING = {"type": "string"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
-_HTTP_URL = {"type": "string", "pattern": r"^https?://[^/\s?#]+\S*$"}
+# No control character and nothing either regex dialect calls whitespace,
+# spelled out: Python's re (the fake, the receivers) and JSON Schema's
+# ECMA-262 (client tools) read \s differently, \x1c-\x1f for one.
+_NOT_IN_URL = (
+    r"\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f"
+    r"\u205f\u3000\ufeff"
+)
+_HTTP_URL = {
+    "type": "string",
+    "pattern": rf"^https?://[^/?#{_NOT_IN_URL}]+[^{_NOT_IN_URL}]*$",
+}
 _TIMESTAMP = {"type": "string", "format": "date-time"}
 _NULLABLE_TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
 _EVENT = {"enum": [e.value for e in catalog.EVENTS]}
 _STATUS_CODE = {"enum": [s.code for s in catalog.TRACKING_STATUSES]}
+
+
+def _field(schema: dict[str, Any], description: str, example: Any) -> dict:
+    """``schema`` with what the field means and an example value: the
+    Reference's field tables and ``openapi.json`` show both."""
+    return {**schema, "description": description, "examples": [example]}
+
+
+# "x-expected" says what a request field's value must be, in the words of the
+# API's error messages ("url must be an absolute http or https URL.").
 _HEADERS = {
     "type": "array",
     "items": {
         "type": "object",
-        "properties": {"key": _STRING, "value": _STRING},
+        "properties": {
+            "key": _field(_STRING, "The header's name.", "X-Shop"),
+            "value": _field(_STRING, "The header's value.", "eu-1"),
+        },
         "required": ["key", "value"],
         "additionalProperties": False,
     },
-}
-
-_URL = {
-    **_HTTP_URL,
-    "description": "an absolute http or https URL",
+    "x-expected": 'a list of {"key": ..., "value": ...} strings',
 }
 _WEBHOOK_FIELDS: dict[str, Any] = {
-    "url": _URL,
-    "event": {**_EVENT, "description": "one of the events"},
-    "headers": {
-        **_HEADERS,
-        "description": 'a list of {"key": ..., "value": ...} strings',
-    },
-    "name": {**_STRING, "description": "a string"},
-    "store_id": {"type": "integer", "description": "an integer"},
+    "url": _field(
+        {**_HTTP_URL, "x-expected": "an absolute http or https URL"},
+        "Your endpoint: where the platform sends the event's deliveries. An"
+        " absolute https URL (http only for experiments).",
+        "https://example.com/webhooks",
+    ),
+    "event": _field(
+        {**_EVENT, "x-expected": "one of the events"},
+        "The event the webhook subscribes to, by its API value.",
+        "track",
+    ),
+    "headers": _field(
+        _HEADERS,
+        "Extra HTTP headers the platform adds to every delivery it sends,"
+        " for routing in a load balancer or telling tenants apart.",
+        [{"key": "X-Shop", "value": "eu-1"}],
+    ),
+    "name": _field(
+        {**_STRING, "x-expected": "a string"},
+        "A label for people.",
+        "Tracking updates",
+    ),
+    "store_id": _field(
+        {"type": "integer", "x-expected": "an integer"},
+        "The id of one of your stores, to tie the webhook to it.",
+        12,
+    ),
 }
 
 WEBHOOK: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "webhook_id": {"type": "string", "minLength": 1},
+        "webhook_id": _field(
+            {"type": "string", "minLength": 1},
+            "The webhook's id: keep it to change or delete the webhook. An"
+            " opaque string that only happens to look like a number.",
+            "5519",
+        ),
         **_WEBHOOK_FIELDS,
     },
     "required": ["webhook_id", "url", "event"],
@@ -73,48 +118,115 @@ UPDATE_WEBHOOK_REQUEST: dict[str, Any] = {
 ERROR_BODY: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "request_id": {"type": "string", "format": "uuid"},
-        "errors": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "properties": {
-                    "error_source": _STRING,
-                    "error_type": {
-                        "enum": sorted({e.error_type for e in catalog.ERRORS})
+        "request_id": _field(
+            {"type": "string", "format": "uuid"},
+            "The platform's id for this request. Log it; support asks for it.",
+            "7b3c1f0e-2d4a-4c5b-9e8f-1a2b3c4d5e6f",
+        ),
+        "errors": _field(
+            {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "error_source": _field(
+                            _STRING,
+                            "Which system refused the request:"
+                            f" {settings.PRODUCT_SLUG} for the API itself.",
+                            settings.PRODUCT_SLUG,
+                        ),
+                        "error_type": _field(
+                            {
+                                "enum": sorted(
+                                    {e.error_type for e in catalog.ERRORS}
+                                )
+                            },
+                            "The broad kind of error.",
+                            "validation",
+                        ),
+                        "error_code": _field(
+                            {"enum": [e.error_code for e in catalog.ERRORS]},
+                            "The specific reason. Branch on this, never on"
+                            " the message.",
+                            "invalid_field_value",
+                        ),
+                        "message": _field(
+                            {"type": "string", "minLength": 1},
+                            "An explanation for people. Its wording may"
+                            " change.",
+                            "url must be an absolute http or https URL.",
+                        ),
+                        "field_name": _field(
+                            _STRING,
+                            "Present when one field is at fault: the field"
+                            " to fix.",
+                            "url",
+                        ),
                     },
-                    "error_code": {
-                        "enum": [e.error_code for e in catalog.ERRORS]
-                    },
-                    "message": {"type": "string", "minLength": 1},
-                    "field_name": _STRING,
+                    "required": [
+                        "error_source",
+                        "error_type",
+                        "error_code",
+                        "message",
+                    ],
+                    "additionalProperties": False,
                 },
-                "required": [
-                    "error_source",
-                    "error_type",
-                    "error_code",
-                    "message",
-                ],
-                "additionalProperties": False,
             },
-        },
+            "One or more problems. The first one is the reason the call"
+            " failed.",
+            [
+                {
+                    "error_source": settings.PRODUCT_SLUG,
+                    "error_type": "validation",
+                    "error_code": "invalid_field_value",
+                    "message": "url must be an absolute http or https URL.",
+                    "field_name": "url",
+                }
+            ],
+        ),
     },
     "required": ["request_id", "errors"],
     "additionalProperties": False,
 }
 
+_SCAN = TRACK_DATA["events"][0]
+_WHERE = "Where the scan happened, when the carrier reports it: "
 TRACKING_EVENT: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "occurred_at": _TIMESTAMP,
-        "description": _STRING,
-        "city_locality": _STRING,
-        "state_province": _STRING,
-        "postal_code": _STRING,
-        "country_code": _STRING,
-        "status_code": _STATUS_CODE,
-        "carrier_status_code": _STRING,
+        "occurred_at": _field(
+            _TIMESTAMP,
+            "When the scan happened (UTC, ISO 8601).",
+            _SCAN["occurred_at"],
+        ),
+        "description": _field(
+            _STRING, "The scan in the carrier's words.", _SCAN["description"]
+        ),
+        "city_locality": _field(
+            _STRING, _WHERE + "the city.", _SCAN["city_locality"]
+        ),
+        "state_province": _field(
+            _STRING, _WHERE + "the state or province.", _SCAN["state_province"]
+        ),
+        "postal_code": _field(
+            _STRING, _WHERE + "the postal code.", _SCAN["postal_code"]
+        ),
+        "country_code": _field(
+            _STRING,
+            _WHERE + "the two-letter country code.",
+            _SCAN["country_code"],
+        ),
+        "status_code": _field(
+            _STATUS_CODE,
+            "The package's status after this scan: a tracking status code.",
+            _SCAN["status_code"],
+        ),
+        "carrier_status_code": _field(
+            _STRING,
+            "The same status in the carrier's own code.",
+            _SCAN["carrier_status_code"],
+        ),
     },
     "required": ["occurred_at", "description", "status_code"],
     "additionalProperties": False,
@@ -123,17 +235,59 @@ TRACKING_EVENT: dict[str, Any] = {
 TRACKING_INFO: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "tracking_number": {"type": "string", "minLength": 1},
-        "carrier_code": _STRING,
-        "status_code": _STATUS_CODE,
-        "status_description": _STRING,
-        "carrier_status_code": _STRING,
-        "carrier_status_description": _STRING,
-        "ship_date": _NULLABLE_TIMESTAMP,
-        "estimated_delivery_date": _NULLABLE_TIMESTAMP,
-        "actual_delivery_date": _NULLABLE_TIMESTAMP,
-        "exception_description": _NULLABLE_STRING,
-        "events": {"type": "array", "items": TRACKING_EVENT},
+        "tracking_number": _field(
+            {"type": "string", "minLength": 1},
+            "The carrier's tracking number.",
+            TRACK_DATA["tracking_number"],
+        ),
+        "carrier_code": _field(_STRING, "The carrier's code.", "usps"),
+        "status_code": _field(
+            _STATUS_CODE,
+            "The package's current status: a tracking status code.",
+            TRACK_DATA["status_code"],
+        ),
+        "status_description": _field(
+            _STRING,
+            "The name of that status.",
+            TRACK_DATA["status_description"],
+        ),
+        "carrier_status_code": _field(
+            _STRING,
+            "The current status in the carrier's own code. Codes differ from"
+            " carrier to carrier; rely on status_code for logic.",
+            TRACK_DATA["carrier_status_code"],
+        ),
+        "carrier_status_description": _field(
+            _STRING,
+            "The current status in the carrier's own words.",
+            TRACK_DATA["carrier_status_description"],
+        ),
+        "ship_date": _field(
+            _NULLABLE_TIMESTAMP,
+            "When the carrier first had the package, or null.",
+            TRACK_DATA["ship_date"],
+        ),
+        "estimated_delivery_date": _field(
+            _NULLABLE_TIMESTAMP,
+            "The carrier's current estimate, or null. It can move in either"
+            " direction.",
+            TRACK_DATA["estimated_delivery_date"],
+        ),
+        "actual_delivery_date": _field(
+            _NULLABLE_TIMESTAMP,
+            "When the package was delivered, or null until then.",
+            TRACK_DATA["actual_delivery_date"],
+        ),
+        "exception_description": _field(
+            _NULLABLE_STRING,
+            "What went wrong when the status is EX, otherwise null.",
+            TRACK_DATA["exception_description"],
+        ),
+        "events": _field(
+            {"type": "array", "items": TRACKING_EVENT},
+            "Every scan so far, most recent first.",
+            TRACK_DATA["events"][:1],
+        ),
     },
     "required": [
         "tracking_number",
@@ -150,11 +304,63 @@ TRACKING_INFO: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+_B64URL = "base64url-encoded"
+_VECTOR_KEY = VECTOR_JWKS["keys"][0]
+JWK: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "kty": _field(
+            _STRING,
+            "The key type: RSA for the keys deliveries are signed with.",
+            _VECTOR_KEY["kty"],
+        ),
+        "kid": _field(
+            _STRING,
+            "The key's id: the key id header of the deliveries it signs.",
+            _VECTOR_KEY["kid"],
+        ),
+        "use": _field(
+            _STRING, "What the key is for: sig, signing.", _VECTOR_KEY["use"]
+        ),
+        "alg": _field(
+            _STRING, "The algorithm it signs with.", _VECTOR_KEY["alg"]
+        ),
+        "n": _field(_STRING, f"The RSA modulus, {_B64URL}.", _VECTOR_KEY["n"]),
+        "e": _field(
+            _STRING, f"The RSA public exponent, {_B64URL}.", _VECTOR_KEY["e"]
+        ),
+    },
+    "required": ["kty"],
+}
+
+JWKS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "keys": _field(
+            {"type": "array", "items": JWK},
+            "The public keys. Keys that are not RSA signing keys can be"
+            " listed too; skip them.",
+            VECTOR_JWKS["keys"],
+        )
+    },
+    "required": ["keys"],
+}
+
 
 def _delivery(event: catalog.Event) -> dict[str, Any]:
+    example = sample_delivery(event.value)
     properties: dict[str, Any] = {
-        "resource_url": _HTTP_URL,
-        "resource_type": {"const": event.resource_type},
+        "resource_url": _field(
+            _HTTP_URL,
+            "The API URL of the object that changed. GET it with your API"
+            " key for the details.",
+            example["resource_url"],
+        ),
+        "resource_type": _field(
+            {"const": event.resource_type},
+            "Which event this is.",
+            event.resource_type,
+        ),
     }
     required = ["resource_url", "resource_type"]
     if event.value == "track":
@@ -162,7 +368,9 @@ def _delivery(event: catalog.Event) -> dict[str, Any]:
         data["required"] = [
             r for r in TRACKING_INFO["required"] if r != "carrier_code"
         ]
-        properties["data"] = data
+        properties["data"] = _field(
+            data, "The package's tracking record.", example["data"]
+        )
         required.append("data")
     return {
         "type": "object",
@@ -187,6 +395,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "update_webhook_request": UPDATE_WEBHOOK_REQUEST,
     "error": ERROR_BODY,
     "tracking_info": TRACKING_INFO,
+    "jwks": JWKS,
     "delivery": DELIVERY,
     # What the receivers accept (snippets/inbox.py): the required core of
     # ``delivery``, open to fields and events the platform may add later.

@@ -1,6 +1,8 @@
 """Tests for snippets/catalog.py, the source of truth the site's tables come
 from."""
 
+import re
+
 import pytest
 
 from snippets import catalog
@@ -48,3 +50,31 @@ def test_every_entry_is_described():
     for error in catalog.ERRORS:
         assert error.meaning
         assert error.what_to_do
+
+
+def test_operations_name_real_errors_schemas_and_path_parameters():
+    from snippets import schemas
+
+    for operation in catalog.OPERATIONS:
+        assert catalog.operation(operation.operation_id) is operation
+        statuses = [catalog.error(code).status for code in operation.errors]
+        assert statuses == sorted(statuses), operation.operation_id
+        for name in (operation.request_schema, operation.response_schema):
+            assert name is None or name in schemas.SCHEMAS
+        in_path = set(re.findall(r"\{(\w+)\}", operation.path))
+        assert in_path == {
+            p.name for p in operation.parameters if p.location == "path"
+        }
+        assert operation.summary
+        assert operation.description.endswith(".")
+    assert len({o.operation_id for o in catalog.OPERATIONS}) == len(
+        catalog.OPERATIONS
+    )
+    with pytest.raises(StopIteration):
+        catalog.operation("patch_webhook")
+
+
+def test_every_call_but_the_public_keys_needs_the_key_and_is_rate_limited():
+    for operation in catalog.OPERATIONS:
+        assert operation.rate_limited
+        assert ("unauthorized" in operation.errors) is operation.authenticated

@@ -6,11 +6,12 @@ tests fail instead of the wrong value spreading silently to every table,
 example and the fake API.
 """
 
+import json
 import runpy
 
 import pytest
 
-from snippets import catalog, client, settings
+from snippets import catalog, client, schemas, settings
 from tests.support.fake_api import FakeApi
 
 PUBLISHED_EVENTS = {
@@ -133,3 +134,97 @@ def test_the_delivery_rules_are_the_published_ones():
     assert catalog.delivery_rule("answer_timeout").source.startswith(
         "Not published"
     )
+
+
+# Per operation: the published success status, and for a call that takes a
+# JSON body, its required and its optional fields (nothing else is accepted).
+WEBHOOK = "/v1/environment/webhooks/{webhook_id}"
+PUBLISHED_OPERATIONS = {
+    ("GET", "/v1/environment/webhooks"): (200, None),
+    ("POST", "/v1/environment/webhooks"): (
+        200,
+        ({"url", "event"}, {"headers", "name", "store_id"}),
+    ),
+    ("GET", WEBHOOK): (200, None),
+    ("PUT", WEBHOOK): (204, ({"url"}, {"headers", "name", "store_id"})),
+    ("DELETE", WEBHOOK): (204, None),
+    ("GET", "/v1/tracking"): (200, None),
+    ("GET", "/jwks"): (200, None),
+}
+PUBLISHED_QUERY = {"/v1/tracking": {"carrier_code", "tracking_number"}}
+PUBLISHED_FIELD_TYPES = {
+    "url": "string",
+    "event": None,  # one of PUBLISHED_EVENTS
+    "headers": "array",
+    "name": "string",
+    "store_id": "integer",
+}
+
+
+def _fields(schema_name: str | None) -> tuple[set, set] | None:
+    if schema_name is None:
+        return None
+    schema = schemas.SCHEMAS[schema_name]
+    required = set(schema["required"])
+    return required, set(schema["properties"]) - required
+
+
+def test_the_operations_are_the_published_ones():
+    assert {
+        (o.method, o.path): (o.success_status, _fields(o.request_schema))
+        for o in catalog.OPERATIONS
+    } == PUBLISHED_OPERATIONS
+
+
+def test_query_parameters_are_the_published_ones():
+    assert {
+        o.path: {p.name for p in o.parameters if p.location == "query"}
+        for o in catalog.OPERATIONS
+        if any(p.location == "query" for p in o.parameters)
+    } == PUBLISHED_QUERY
+
+
+def test_only_the_signing_keys_are_public():
+    assert {o.path for o in catalog.OPERATIONS if not o.authenticated} == {
+        "/jwks"
+    }
+
+
+@pytest.mark.parametrize("schema_name", ["create_webhook_request", "webhook"])
+def test_webhook_fields_have_the_published_types(schema_name):
+    properties = schemas.SCHEMAS[schema_name]["properties"]
+    for name, published in PUBLISHED_FIELD_TYPES.items():
+        if published is None:
+            assert set(properties[name]["enum"]) == set(PUBLISHED_EVENTS)
+        else:
+            assert properties[name]["type"] == published, name
+    assert "additionalProperties" in schemas.SCHEMAS[schema_name]
+
+
+def _create(fake: FakeApi, body: dict) -> int:
+    return fake.handle(
+        "POST",
+        "/v1/environment/webhooks",
+        {},
+        {
+            PUBLISHED_KEY_HEADER: fake.api_key,
+            "Content-Type": "application/json",
+        },
+        json.dumps(body).encode(),
+    ).status
+
+
+def test_the_fake_takes_every_published_field_and_nothing_else():
+    fake = FakeApi()
+    every_field = {
+        "url": "https://example.com/webhooks",
+        "event": "batch",
+        "headers": [{"key": "X-Shop", "value": "eu-1"}],
+        "name": "Batches",
+        "store_id": 12,
+    }
+
+    assert _create(fake, every_field) == 200
+    assert _create(fake, {**every_field, "event": "rate"}) == 200
+    assert _create(fake, {**every_field, "event": "track", "shop": 1}) == 400
+    assert _create(fake, {"url": "https://example.com/webhooks"}) == 400

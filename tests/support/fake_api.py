@@ -8,10 +8,14 @@ Tests serve it two ways:
   ``tests/support/servers.py``) where urllib3's own retry machinery has to
   run, which requests-mock bypasses.
 
-It validates request bodies with the JSON Schemas of :mod:`snippets.schemas`
-(enumerations from :mod:`snippets.catalog`), keeps webhooks across calls, enforces a per-minute rate limit, can be told to inject 5xx faults, and
-answers in the platform's error shape. A request it does not know is recorded
-in ``unexpected`` and the fixture that owns the fake fails the test.
+It routes by the API model, ``snippets.catalog.OPERATIONS`` (the model the
+Reference pages and ``openapi.json`` are generated from), validates request
+bodies with the JSON Schemas of :mod:`snippets.schemas` (enumerations from
+:mod:`snippets.catalog`), keeps webhooks across calls, enforces a per-minute
+rate limit, can be told to inject 5xx faults, and answers in the platform's
+error shape. Every answer is held to the model: its status, its schema, and
+for an error, that the operation lists it. A request it does not know is
+recorded in ``unexpected`` and the fixture that owns the fake fails the test.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -52,7 +57,8 @@ class Call:
     headers: dict[str, str]
     body: bytes
     status: int = 0
-    answer: Any = None  # the JSON body of the response, if any
+    data: Any = None  # the JSON body, once validated
+    answer: Any = None  # the JSON body of the answer
 
 
 @dataclass
@@ -101,9 +107,16 @@ class FakeApi:
         self, status: int, times: int = 1, retry_after: str | None = None
     ) -> None:
         """Answer the next ``times`` requests with a system error (500 or
-        503)."""
-        assert status in (500, 502, 503, 504)
+        503) or a gateway's (no body)."""
+        assert status in (500, 503, *catalog.GATEWAY_STATUSES)
         self._faults.extend([(status, retry_after)] * times)
+
+    def exhaust_rate_limit(self) -> None:
+        """Spend what is left of this minute's requests: the next request
+        is over the limit, as a burst would leave it."""
+        if self.now - self._window_start >= 60:
+            self._window_start = self.now
+        self._window_count = self.rate_limit
 
     def add_shipment(self, shipment: Shipment) -> None:
         self.shipments[(shipment.carrier_code, shipment.tracking_number)] = (
@@ -160,7 +173,7 @@ class FakeApi:
         ]
         if response.body is not None:
             out_headers.append(("Content-Type", "application/json"))
-        reason = {200: "OK", 204: "No Content"}.get(response.status, "Error")
+        reason = HTTPStatus(response.status).phrase
         start_response(f"{response.status} {reason}", out_headers)
         return [content]
 
@@ -185,19 +198,34 @@ class FakeApi:
         return response
 
     def _dispatch(self, call: Call, headers: Mapping[str, str]) -> Response:
-        route = self.route(call.method, call.path)
+        route = self._route(call.method, call.path)
         if route is None:
             self.unexpected.append(call)
+            allowed = self._methods(call.path)
+            if allowed and call.method not in allowed:
+                # A path the API serves, with a method it does not
+                return Response(405, headers={"Allow": ", ".join(allowed)})
             return self.error(
                 404, "not_found", f"No route for {call.method} {call.path}"
             )
+        operation, handler, args = route
+        response = self._answer(call, headers, operation, handler, args)
+        if operation is not None:
+            self._check_against_the_model(operation, response)
+        return response
+
+    def _answer(
+        self,
+        call: Call,
+        headers: Mapping[str, str],
+        operation: catalog.Operation | None,
+        handler: Callable,
+        args: tuple,
+    ) -> Response:
         if self._faults:
             status, retry_after = self._faults.pop(0)
-            if status in (
-                502,
-                504,
-            ):  # the gateway in front of the API, no JSON
-                response = Response(status)
+            if status in catalog.GATEWAY_STATUSES:
+                response = Response(status)  # the gateway's: no JSON
             else:
                 code = {503: "service_unavailable"}.get(status, "unspecified")
                 response = self.error(
@@ -206,50 +234,120 @@ class FakeApi:
             if retry_after is not None:
                 response.headers["Retry-After"] = retry_after
             return response
-        if self.now - self._window_start >= 60:
-            self._window_start, self._window_count = self.now, 0
-        self._window_count += 1
-        if self._window_count > self.rate_limit:
-            wait = max(1, math.ceil(60 - (self.now - self._window_start)))
-            response = self.error(
-                429,
-                "rate_limit_exceeded",
-                f"Over {self.rate_limit} requests a minute: wait as"
-                " Retry-After says.",
-            )
-            response.headers["Retry-After"] = str(wait)
-            return response
-        handler, args = route
-        if (
-            handler != self._get_jwks
-            and headers.get("api-key") != self.api_key
-        ):
+        if operation is None or operation.rate_limited:
+            limited = self._count_against_the_rate_limit()
+            if limited is not None:
+                return limited
+        if (operation is None or operation.authenticated) and headers.get(
+            "api-key"
+        ) != self.api_key:
             return self.error(
                 401,
                 "unauthorized",
                 "The request is missing a valid API key in the API-Key header.",
             )
+        if operation is None:
+            return handler(call, headers, *args)
+        for parameter in operation.parameters:
+            if (
+                parameter.location == "query"
+                and not call.query.get(parameter.name, [""])[0]
+            ):
+                return self.error(
+                    400,
+                    "field_value_required",
+                    f"{parameter.name} is required.",
+                    field_name=parameter.name,
+                )
+        if operation.request_schema is not None:
+            data = self._json_body(call, headers)
+            if isinstance(data, Response):
+                return data
+            problem = self._validate(data, operation.request_schema)
+            if problem is not None:
+                return problem
+            call.data = data
         return handler(call, headers, *args)
 
+    def _count_against_the_rate_limit(self) -> Response | None:
+        if self.now - self._window_start >= 60:
+            self._window_start, self._window_count = self.now, 0
+        self._window_count += 1
+        if self._window_count <= self.rate_limit:
+            return None
+        wait = max(1, math.ceil(60 - (self.now - self._window_start)))
+        response = self.error(
+            429,
+            "rate_limit_exceeded",
+            f"Over {self.rate_limit} requests a minute: wait as"
+            " Retry-After says.",
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+
+    @staticmethod
+    def _check_against_the_model(
+        operation: catalog.Operation, response: Response
+    ) -> None:
+        """An answer the model does not document is a bug in the fake."""
+        if response.status in catalog.GATEWAY_STATUSES:
+            return
+        if response.status == operation.success_status:
+            assert response.schema == operation.response_schema, (
+                operation.operation_id,
+                response.schema,
+            )
+            return
+        assert isinstance(response.body, dict), (
+            operation.operation_id,
+            response.status,
+        )
+        code = response.body["errors"][0]["error_code"]
+        assert code in operation.errors, (operation.operation_id, code)
+
+    def operation_for(
+        self, method: str, path: str
+    ) -> catalog.Operation | None:
+        """The operation of the model that serves ``method`` ``path``."""
+        route = self._route(method, path)
+        return route[0] if route else None
+
+    @staticmethod
+    def _methods(path: str) -> list[str]:
+        """The methods the model serves at ``path``."""
+        return [o.method for o, pattern in _ROUTES if pattern.match(path)]
+
     def route(self, method: str, path: str) -> tuple[Callable, tuple] | None:
-        hooks = settings.WEBHOOKS_PATH
-        routes: list[tuple[str, str, Callable]] = [
-            ("GET", rf"^{hooks}/?$", self._list_webhooks),
-            ("POST", rf"^{hooks}/?$", self._create_webhook),
-            ("GET", rf"^{hooks}/([^/]+)$", self._get_webhook),
-            ("PUT", rf"^{hooks}/([^/]+)$", self._update_webhook),
-            ("DELETE", rf"^{hooks}/([^/]+)$", self._delete_webhook),
-            ("GET", rf"^{settings.TRACKING_PATH}/?$", self._get_tracking),
-            ("GET", r"^/v1/labels/([^/]+)/track$", self._get_label_tracking),
-        ]
-        if self.jwks is not None:
-            routes.append(("GET", rf"^{settings.JWKS_PATH}$", self._get_jwks))
-        for route_method, pattern, handler in routes:
-            match = re.match(pattern, path)
-            if match and method == route_method:
-                return handler, match.groups()
-        if method == "GET" and path in self.resources:
-            return self._get_resource, (path,)
+        """The handler that serves ``method`` ``path`` and its path
+        parameters; None for a request the API does not serve."""
+        found = self._route(method, path)
+        return None if found is None else found[1:]
+
+    def _route(
+        self, method: str, path: str
+    ) -> tuple[catalog.Operation | None, Callable, tuple] | None:
+        """The operation of the model that serves ``method`` ``path``, its
+        handler and its path parameters; None for a request the API does
+        not serve. Operations are matched in the model's order."""
+        for operation, pattern in _ROUTES:
+            match = pattern.match(path)
+            if not match or method != operation.method:
+                continue
+            if (
+                operation.operation_id == "get_signing_keys"
+                and self.jwks is None
+            ):
+                continue  # served once a test publishes keys
+            handler = getattr(self, "_" + operation.operation_id)
+            return operation, handler, match.groups()
+        if method == "GET":
+            # The resource a thin delivery names, and a label's tracking
+            # (the resource_url of a track delivery): not calls of the model.
+            match = LABEL_TRACKING.match(path)
+            if match:
+                return None, self._get_label_tracking, match.groups()
+            if path in self.resources:
+                return None, self._get_resource, (path,)
         return None
 
     # ----------------------------------------------------------------- errors
@@ -343,7 +441,7 @@ class FakeApi:
             message = f"'{data[wrong]}' is not a valid event. Use one of: "
             message += f"{accepted}."
         else:
-            expected = spec["properties"][wrong]["description"]
+            expected = spec["properties"][wrong]["x-expected"]
             message = f"{wrong} must be {expected}."
         return self.error(
             400, "invalid_field_value", message, field_name=wrong
@@ -358,6 +456,9 @@ class FakeApi:
         ).is_valid({name: data[name]})
 
     # --------------------------------------------------------------- handlers
+    # One per operation of the model, named after its operation_id; each gets
+    # the call (with its body in ``data`` once validated), the headers and
+    # the path parameters.
     def _list_webhooks(
         self, call: Call, headers: Mapping[str, str]
     ) -> Response:
@@ -370,12 +471,7 @@ class FakeApi:
     def _create_webhook(
         self, call: Call, headers: Mapping[str, str]
     ) -> Response:
-        data = self._json_body(call, headers)
-        if isinstance(data, Response):
-            return data
-        problem = self._validate(data, "create_webhook_request")
-        if problem is not None:
-            return problem
+        data = call.data
         event = data["event"]
         if any(hook["event"] == event for hook in self.webhooks.values()):
             return self.error(
@@ -385,16 +481,8 @@ class FakeApi:
             )
         webhook_id = str(self._next_id)
         self._next_id += 1
-        hook: dict[str, Any] = {
-            "webhook_id": webhook_id,
-            "url": data["url"],
-            "event": event,
-        }
-        if data.get("headers"):
-            hook["headers"] = data["headers"]
-        for optional in ("name", "store_id"):
-            if optional in data:
-                hook[optional] = data[optional]
+        hook: dict[str, Any] = {"webhook_id": webhook_id}
+        self._apply(hook, data)
         self.webhooks[webhook_id] = hook
         return Response(200, dict(hook), "webhook")
 
@@ -415,23 +503,18 @@ class FakeApi:
     ) -> Response:
         if webhook_id not in self.webhooks:
             return self._missing(webhook_id)
-        data = self._json_body(call, headers)
-        if isinstance(data, Response):
-            return data
-        problem = self._validate(data, "update_webhook_request")
-        if problem is not None:
-            return problem
-        hook = self.webhooks[webhook_id]
-        hook["url"] = data["url"]
-        if "headers" in data:
-            if data["headers"]:
-                hook["headers"] = data["headers"]
-            else:
-                hook.pop("headers", None)
-        for optional in ("name", "store_id"):
-            if optional in data:
-                hook[optional] = data[optional]
+        self._apply(self.webhooks[webhook_id], call.data)
         return Response(204)
+
+    @staticmethod
+    def _apply(hook: dict[str, Any], data: dict[str, Any]) -> None:
+        """Set the fields a create or an update sent (already validated, so
+        any field the schema has); an empty list of headers removes them."""
+        for name, value in data.items():
+            if name == "headers" and not value:
+                hook.pop(name, None)
+            else:
+                hook[name] = value
 
     def _delete_webhook(
         self, call: Call, headers: Mapping[str, str], webhook_id: str
@@ -440,8 +523,10 @@ class FakeApi:
             return self._missing(webhook_id)
         return Response(204)
 
-    def _get_jwks(self, call: Call, headers: Mapping[str, str]) -> Response:
-        return Response(200, self.jwks)
+    def _get_signing_keys(
+        self, call: Call, headers: Mapping[str, str]
+    ) -> Response:
+        return Response(200, self.jwks, "jwks")
 
     def _get_resource(
         self, call: Call, headers: Mapping[str, str], path: str
@@ -460,17 +545,9 @@ class FakeApi:
             200, tracking_info(found[0], self.now), "tracking_info"
         )
 
-    def _get_tracking(
+    def _get_tracking_info(
         self, call: Call, headers: Mapping[str, str]
     ) -> Response:
-        for name in ("carrier_code", "tracking_number"):
-            if not call.query.get(name, [""])[0]:
-                return self.error(
-                    400,
-                    "field_value_required",
-                    f"{name} is required.",
-                    field_name=name,
-                )
         key = (call.query["carrier_code"][0], call.query["tracking_number"][0])
         if key not in self.shipments:
             return self.error(
@@ -497,6 +574,19 @@ def sample_shipment() -> Shipment:
         events=[{**event, "at": 0} for event in reversed(track["events"])],
         label_id=label_id,
     )
+
+
+def _pattern(path: str) -> re.Pattern[str]:
+    """A path of the model as a pattern: each ``{name}`` takes one segment,
+    and a path without parameters may end in a slash."""
+    regex = re.sub(r"\\\{(\w+)\\\}", "([^/]+)", re.escape(path))
+    return re.compile(f"^{regex}$" if "{" in path else f"^{regex}/?$")
+
+
+LABEL_TRACKING = re.compile(r"^/v1/labels/([^/]+)/track$")
+_ROUTES = [(o, _pattern(o.path)) for o in catalog.OPERATIONS]
+# A handler for every operation of the model, so none is left unserved.
+assert all(hasattr(FakeApi, "_" + o.operation_id) for o in catalog.OPERATIONS)
 
 
 def tracking_info(shipment: Shipment, now: float) -> dict[str, Any]:

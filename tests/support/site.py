@@ -39,9 +39,13 @@ def source_pages(docs: Path = DOCS) -> list[str]:
     )
 
 
+@cache
 def generated_pages() -> dict[str, str]:
-    """Pages the build generates (gen-files scripts), by path: Markdown."""
-    return {}
+    """Pages the build generates (gen-files scripts), by path: Markdown:
+    the Reference (``docs/_hooks/reference.py``)."""
+    from docs._hooks.reference import generated_pages as reference
+
+    return reference()
 
 
 def pages() -> list[str]:

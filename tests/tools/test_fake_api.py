@@ -343,3 +343,77 @@ def test_the_wsgi_app_serves_the_same_logic(api_key):
     assert started["status"] == "200 OK"
     assert ("Content-Type", "application/json") in started["headers"]
     assert json.loads(b"".join(chunks))["webhook_id"] == "5519"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PATCH", settings.WEBHOOKS_PATH + "/5519", "GET, PUT, DELETE"),
+        ("DELETE", settings.WEBHOOKS_PATH, "GET, POST"),
+        ("POST", settings.TRACKING_PATH, "GET"),
+    ],
+)
+def test_a_method_the_api_does_not_serve_is_405_with_allow(
+    method, path, allow
+):
+    fake = FakeApi()
+    response = fake.handle(method, path, {}, KEY, b"")
+
+    assert (response.status, response.headers) == (405, {"Allow": allow})
+    assert [c.method for c in fake.unexpected] == [method]
+
+
+def test_every_operation_of_the_model_is_routed():
+    fake = FakeApi()
+    fake.jwks = {"keys": []}
+    for operation in catalog.OPERATIONS:
+        path = operation.path.replace("{webhook_id}", "5519")
+        assert fake.operation_for(operation.method, path) is operation
+    assert fake.operation_for("GET", settings.WEBHOOKS_PATH + "/") is (
+        catalog.operation("list_webhooks")
+    )
+    assert fake.operation_for("GET", "/v1/environment/webhook") is None
+
+
+def test_an_answer_the_model_does_not_document_is_a_bug_in_the_fake(
+    monkeypatch,
+):
+    fake = FakeApi()
+    monkeypatch.setattr(
+        fake,
+        "_list_webhooks",
+        lambda call, headers: fake.error(404, "not_found", "gone"),
+    )
+
+    with pytest.raises(AssertionError, match="not_found"):
+        fake.handle("GET", settings.WEBHOOKS_PATH, {}, KEY, b"")
+
+
+def test_exhausting_the_rate_limit_answers_the_next_request_429(api_key):
+    fake = FakeApi(api_key=api_key)
+    fake.exhaust_rate_limit()
+    limited = fake.handle("GET", settings.WEBHOOKS_PATH, {}, KEY, b"")
+    fake.advance(60)
+    again = fake.handle("GET", settings.WEBHOOKS_PATH, {}, KEY, b"")
+
+    assert (limited.status, limited.headers["Retry-After"]) == (429, "60")
+    assert again.status == 200
+
+
+@pytest.mark.parametrize("status", catalog.GATEWAY_STATUSES)
+def test_the_gateway_answers_without_a_body(status):
+    fake = FakeApi()
+    fake.fail_next(status)
+    response = fake.handle("GET", settings.WEBHOOKS_PATH, {}, KEY, b"")
+
+    assert (response.status, response.content()) == (status, b"")
+
+
+def test_the_signing_keys_need_no_key_and_match_their_schema():
+    fake = FakeApi()
+    fake.jwks = {
+        "keys": [{"kty": "RSA", "kid": "k1", "n": "AQAB", "e": "AQAB"}]
+    }
+    response = fake.handle("GET", settings.JWKS_PATH, {}, {}, b"")
+
+    assert (response.status, response.schema) == (200, "jwks")
