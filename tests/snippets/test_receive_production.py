@@ -387,7 +387,9 @@ def test_a_client_that_hangs_up_mid_body_is_one_log_line(stack: Stack):
     new = [
         line
         for line in stack.app.output()[len(before) :].splitlines()
-        if "POST /webhooks" not in line  # uvicorn's access log line
+        # uvicorn's access log line, and its lines about a worker process
+        # (re)starting, which may land in the same moment
+        if "POST /webhooks" not in line and not line.startswith("INFO:")
     ]
     assert new == ["a client hung up before sending the whole body"], new
 
