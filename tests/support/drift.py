@@ -245,6 +245,7 @@ def copy_repository(source: Path, target: Path) -> None:
 
 
 FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
+CONFTEST_BROKEN = "ImportError while loading conftest"
 
 
 def run_tests(root: Path, basetemp: Path, *selection: str) -> tuple[int, set]:
@@ -262,7 +263,12 @@ def run_tests(root: Path, basetemp: Path, *selection: str) -> tuple[int, set]:
     result = subprocess.run(
         command, cwd=root, env=env, capture_output=True, text=True, check=False
     )
-    return result.returncode, set(FAILED.findall(result.stdout))
+    failing = set(FAILED.findall(result.stdout))
+    if CONFTEST_BROKEN in result.stdout + result.stderr:
+        # The change breaks an import every test needs: the suite cannot
+        # start at all, which catches it as surely as a failing test.
+        failing.add("tests/conftest.py (the suite cannot start)")
+    return result.returncode, failing
 
 
 def plant(work: Path, basetemp: Path, change: Change, baseline: set) -> str:
