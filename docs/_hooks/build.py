@@ -255,18 +255,9 @@ def label_tasks(html: str) -> str:
     return TASK.sub(task, html)
 
 
-SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
-
-
 def on_page_content(html: str, page: Any, **kwargs: Any) -> str:
     html = label_tasks(label_cells(html))
-    # The glossary re-serialises the page through BeautifulSoup, which would
-    # lower-case SVG attributes (viewBox); the diagrams sit out that pass.
-    drawings = SVG.findall(html)
-    held = iter(drawings)
-    html = SVG.sub(lambda _: "<!--svg-->", html)
-    html = glossary.link_first_uses(html, page.file.src_uri)
-    return re.sub("<!--svg-->", lambda _: next(held), html)
+    return glossary.link_first_uses(html, page.file.src_uri)
 
 
 def on_page_markdown(

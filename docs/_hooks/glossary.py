@@ -16,6 +16,8 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 
 MARKER = re.compile(r"^<!-- glossary -->$", re.MULTILINE)
 PAGE = "glossary.md"
+SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)  # an inline diagram
+HELD = "<!--svg-->"  # where one waits while the glossary links terms
 # Text a reader does not read as prose: code, headings, links, labels.
 SKIPPED = {
     "a", "code", "pre", "kbd", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -216,14 +218,17 @@ def link_first_uses(html: str, page: str) -> str:
     stem = page.removesuffix(".md")
     folder = "" if stem == "index" else stem.removesuffix("/index") + "/"
     url = "../" * folder.count("/") + PAGE.removesuffix(".md") + "/"
-    soup = BeautifulSoup(html, "html.parser")
+    # BeautifulSoup would lower-case SVG attributes (viewBox) as it writes
+    # the page out again: inline drawings sit out the pass, as they are.
+    drawings = iter(SVG.findall(html))
+    soup = BeautifulSoup(SVG.sub(HELD, html), "html.parser")
     for text in list(soup.find_all(string=True)):
         if not terms or not isinstance(text, NavigableString):
             break
         if not text.strip() or not _eligible(text):
             continue
         _link_in(text, terms, soup, url)
-    return str(soup)
+    return re.sub(re.escape(HELD), lambda _: next(drawings), str(soup))
 
 
 def _link_in(

@@ -31,6 +31,7 @@ from tests.support.receivers import (
     Signer,
     heads_at_the_limits,
     raw_answer,
+    status_line,
     stored,
     stranger_key,
 )
@@ -262,12 +263,7 @@ def answer(port: int, item: Hostile, wait: float = 8.0) -> str:
                 sock.sendall(item.data)
             if item.hang_up:
                 return "closed"
-            reply = b""
-            while b"\r\n" not in reply:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                reply += chunk
+            reply = status_line(sock)
         except TimeoutError:
             return "hang"
         except (ConnectionResetError, BrokenPipeError):

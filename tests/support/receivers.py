@@ -509,18 +509,25 @@ def heads_at_the_limits(signer: Signer) -> list[Head]:
     return found
 
 
+def status_line(sock: socket.socket) -> bytes:
+    """What the server sends up to the end of its first line (b"" if it
+    closes the connection first)."""
+    reply = b""
+    while b"\r\n" not in reply:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+    return reply
+
+
 def raw_answer(url: str, data: bytes, wait: float = 15) -> str:
     """Send ``data`` as it is; the status of the answer, or "closed"."""
     host, port = url.split("//")[1].split("/")[0].split(":")
     with socket.create_connection((host, int(port)), timeout=wait) as sock:
         try:
             sock.sendall(data)
-            reply = b""
-            while b"\r\n" not in reply:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                reply += chunk
+            reply = status_line(sock)
         except (ConnectionResetError, BrokenPipeError):
             return "closed"
     return reply.split(b" ", 2)[1].decode() if reply else "closed"
