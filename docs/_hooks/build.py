@@ -21,6 +21,7 @@ from __future__ import annotations
 import posixpath
 import re
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +37,14 @@ from docs._hooks import (  # noqa: E402
     diagrams,
     fences,
     glossary,
+    memo,
     pages,
     programs,
     tables,
 )
 from docs._hooks.settings_hook import substitute  # noqa: E402
 
+BS4 = version("beautifulsoup4")  # the glossary's parser, in its cache key
 DOWNLOAD = re.compile(
     r"^(?P<indent> *)<!-- download:(?P<names>[\w.-]+(?: [\w.-]+)*) -->$",
     re.MULTILINE,
@@ -255,9 +258,19 @@ def label_tasks(html: str) -> str:
     return TASK.sub(task, html)
 
 
+def on_config(config: Any, **kwargs: Any) -> None:
+    memo.install()  # llms.txt's page conversion, cached on disk
+
+
 def on_page_content(html: str, page: Any, **kwargs: Any) -> str:
     html = label_tasks(label_cells(html))
-    return glossary.link_first_uses(html, page.file.src_uri)
+    here = page.file.src_uri
+    # The glossary pass parses the whole page: remembered on disk (memo.py),
+    # keyed on all it reads.
+    key = [memo.source_tag(glossary), BS4, html, here]
+    return memo.remember(
+        "glossary", key, lambda: glossary.link_first_uses(html, here)
+    )
 
 
 def on_page_markdown(

@@ -24,9 +24,9 @@ import sys
 import tomllib
 import zipfile
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import metadata
-from importlib.metadata import packages_distributions
+from inspect import getmodulename
 from pathlib import Path
 
 import markdown
@@ -245,12 +245,21 @@ def without_annotations(code: str) -> str:
 
 
 # ------------------------------------------------------------------- imports
+@lru_cache(maxsize=1024)
+def _tree(source: str) -> ast.Module:
+    """``ast.parse``, once per distinct source: a build composes each
+    program twice (its page's box, its download) from the same modules, and
+    parsing them again was a tenth of the build. Callers only read the
+    tree."""
+    return ast.parse(source)
+
+
 def _bound(alias: ast.alias) -> str:
     return alias.asname or alias.name.split(".")[0]
 
 
 def _module_imports(path: Path) -> list[ast.Import | ast.ImportFrom]:
-    tree = ast.parse(path.read_text())
+    tree = _tree(path.read_text())
     return [
         node
         for node in tree.body
@@ -272,9 +281,7 @@ def _is_ours(node: ast.Import | ast.ImportFrom) -> bool:
 
 def _used_names(code: str) -> set[str]:
     return {
-        node.id
-        for node in ast.walk(ast.parse(code))
-        if isinstance(node, ast.Name)
+        node.id for node in ast.walk(_tree(code)) if isinstance(node, ast.Name)
     }
 
 
@@ -348,7 +355,7 @@ def block_imports(refs: list[str]) -> str:
     imports = import_block(modules, body)
     if not imports:
         return ""
-    first = ast.parse(body).body[0]
+    first = _tree(body).body[0]
     gap = (
         "\n\n\n"
         if isinstance(
@@ -368,7 +375,7 @@ def program(name: str) -> Program:
 def _docstring(module: Path) -> str:
     """The module's docstring as written in its source (escapes and all)."""
     source = module.read_text()
-    tree = ast.parse(source)
+    tree = _tree(source)
     first = tree.body[0] if tree.body else None
     if not (
         isinstance(first, ast.Expr)
@@ -412,7 +419,7 @@ def compose(prog: Program, version: str, page_url: str) -> str:
     # Two blank lines between top-level parts, as PEP 8 has it; sections
     # that held nested markers may leave more.
     body = re.sub(r"\n{4,}", "\n\n\n", "\n\n\n".join(_parts(prog)))
-    for node in ast.parse(body).body:
+    for node in _tree(body).body:
         if isinstance(node, ast.Import | ast.ImportFrom):
             code = ast.unparse(node)
             raise ValueError(f"{prog.name}: a part holds an import: {code}")
@@ -421,7 +428,7 @@ def compose(prog: Program, version: str, page_url: str) -> str:
     docstring += f"\n\nFrom Shipping Webhooks Docs {version}:\n{page_url}\n"
     imports = import_block(list(dict.fromkeys(modules)), body)
     # Like ruff: two blank lines before a def or class, else one.
-    first = ast.parse(body).body[0]
+    first = _tree(body).body[0]
     gap = (
         "\n\n\n"
         if isinstance(
@@ -459,7 +466,7 @@ def requirements_file(extra: str | None = None) -> str:
 
 def _third_party(code: str) -> set[str]:
     tops: set[str] = set()
-    for node in ast.walk(ast.parse(code)):
+    for node in ast.walk(_tree(code)):
         if isinstance(node, ast.Import):
             tops |= {a.name.split(".")[0] for a in node.names}
         elif (
@@ -488,10 +495,25 @@ def distributions(line: str) -> list[str]:
 
 
 @cache
-def _provided() -> dict[str, list[str]]:
-    """Which installed distributions provide each top-level import: read
-    once, since it walks every installed file list (slow on a cold disk)."""
-    return dict(packages_distributions())
+def provides(distribution: str) -> frozenset[str]:
+    """The top-level names an installed distribution can be imported by.
+
+    What ``importlib.metadata.packages_distributions()`` finds, for one
+    distribution: that function reads every installed file list (a second a
+    build); only the few the requirements name are needed here.
+    """
+    found = metadata.distribution(distribution)
+    declared = (found.read_text("top_level.txt") or "").split()
+    if declared:
+        return frozenset(declared)
+    names = set()
+    for path in found.files or ():
+        if ".pth" in path.name or path.parts[0].endswith(".dist-info"):
+            continue
+        name = path.parts[0] if len(path.parts) > 1 else getmodulename(path)
+        if name and name != "__pycache__" and not name.startswith(".."):
+            names.add(name)
+    return frozenset(names)
 
 
 def needed_requirements(prog: Program, code: str) -> list[str]:
@@ -504,11 +526,13 @@ def needed_requirements(prog: Program, code: str) -> list[str]:
     lines = requirement_lines(prog.extra)
     by_name = {name: line for line in lines for name in distributions(line)}
     siblings = {p.name.removesuffix(".py") for p in PROGRAMS}
-    provided = _provided()
     needed: list[str] = []
     for top in sorted(_third_party(code) - siblings):
-        dists = {canonicalize_name(d) for d in provided.get(top, [])}
-        found = [by_name[d] for d in sorted(dists) if d in by_name]
+        found = [
+            line
+            for name, line in sorted(by_name.items())
+            if top in provides(name)
+        ]
         if not found:
             raise ValueError(
                 f"{prog.name} imports {top}, which no line of "

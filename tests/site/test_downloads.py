@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from functools import cache
 from importlib.metadata import packages_distributions
 
 import pytest
@@ -89,6 +90,13 @@ def _requirement_names(text: str) -> set[str]:
     }
 
 
+@cache
+def _providers() -> dict[str, list[str]]:
+    """Import name -> installed distributions: read once per session, as it
+    walks every installed file list (most of a second each time)."""
+    return dict(packages_distributions())
+
+
 @pytest.mark.parametrize("name", PROGRAMS)
 def test_every_import_is_a_line_of_the_program_s_requirements(
     built_site, name
@@ -99,7 +107,7 @@ def test_every_import_is_a_line_of_the_program_s_requirements(
         (built_site / "downloads" / program.requirements).read_text()
     )
     siblings = {p.removesuffix(".py") for p in PROGRAMS}
-    providers = packages_distributions()
+    providers = _providers()
 
     for top in sorted(_imports(code) - siblings):
         distributions = {canonicalize_name(d) for d in providers.get(top, [])}
