@@ -112,6 +112,11 @@ async def receive(request: Request) -> Response:
         await run_in_threadpool(verify_delivery, request.headers, body, keys)
     except SignatureError as refused:
         return Response(refused.reason, refused.status)
+    return await store_signed(request, body)
+
+
+async def store_signed(request: Request, body: bytes) -> Response:
+    """Check what the platform signed, store it, and answer."""
     if media_type(request) != "application/json":
         return Response("expected Content-Type: application/json", 415)
     try:

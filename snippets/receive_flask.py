@@ -96,6 +96,11 @@ def receive() -> tuple[str, int]:
         verify_delivery(request.headers, body, app.config["SIGNING_KEYS"])
     except SignatureError as refused:
         return refused.reason, refused.status
+    return store_signed(body)
+
+
+def store_signed(body: bytes) -> tuple[str, int]:
+    """Check what the platform signed, store it, and answer."""
     if request.mimetype != "application/json":
         return "expected Content-Type: application/json", 415
     try:

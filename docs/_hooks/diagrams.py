@@ -475,6 +475,23 @@ def _rounded(match: re.Match[str]) -> str:
     return f"{round(float(match[0]), 1):g}"
 
 
+def _tidy(element: ET.Element) -> None:
+    """One element of the SVG without ids or classes, without the font the
+    root sets, with coordinates rounded and black in the text colour."""
+    for name in ("id", "class"):  # ids would repeat; no CSS uses classes
+        element.attrib.pop(name, None)
+    for name, value in INHERITED.items():  # set once, on the root
+        if element.get(name) == value:
+            del element.attrib[name]
+    for name in COORDINATES & set(element.attrib):
+        element.set(name, NUMBER.sub(_rounded, element.get(name, "")))
+    for name in ("fill", "stroke"):
+        if element.get(name) in ("black", "#000000"):
+            element.set(name, "currentColor")
+        elif element.get(name) == "transparent":
+            element.set(name, "none")
+
+
 # Hand-written rather than an SVG optimiser: these few changes are what a
 # page needs, and an optimiser would be one more dependency for them.
 def _inline(svg: str, title: str) -> str:
@@ -489,18 +506,7 @@ def _inline(svg: str, title: str) -> str:
             if child.tag == f"{{{SVG_NS}}}title":
                 parent.remove(child)
     for element in root.iter():
-        for name in ("id", "class"):  # ids would repeat; no CSS uses classes
-            element.attrib.pop(name, None)
-        for name, value in INHERITED.items():  # set once, on the root
-            if element.get(name) == value:
-                del element.attrib[name]
-        for name in COORDINATES & set(element.attrib):
-            element.set(name, NUMBER.sub(_rounded, element.get(name, "")))
-        for name in ("fill", "stroke"):
-            if element.get(name) in ("black", "#000000"):
-                element.set(name, "currentColor")
-            elif element.get(name) == "transparent":
-                element.set(name, "none")
+        _tidy(element)
     root.attrib.update(
         width=root.get("width", "").removesuffix("pt"),
         height=root.get("height", "").removesuffix("pt"),

@@ -55,6 +55,52 @@ def _status(reader: Reader, env: dict[str, str]) -> str:
     return reader.run("inbox.py", "status", env=env).stdout.strip()
 
 
+def _leave_running(
+    reader: Reader, words: list[str], env: dict[str, str], running: ExitStack
+) -> None:
+    """What a reader leaves running in a terminal: the worker until all is
+    done, the receiver in the background until the test ends."""
+    if words[1] == "inbox.py":  # the worker: until all is done
+        with background(reader, *words[1:], env=env):
+            deadline = time.monotonic() + 60
+            while '"pending"' in _status(reader, env):
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        return
+    if "--local-keys" not in words:
+        return  # the step to a real account: no key pair
+    running.enter_context(background(reader, *words[1:], env=env))
+    _wait_for_port(5000)
+
+
+def _follow(
+    command: shell.Command,
+    reader: Reader,
+    env: dict[str, str],
+    running: ExitStack,
+) -> str | None:
+    """Do what one command of the page says; what it printed, or None for a
+    command whose output the page does not show."""
+    words = command.words
+    if command.program == "export":
+        for assignment in words[1:]:
+            name, _, value = assignment.partition("=")
+            if name != settings.API_KEY_ENV:
+                env[name] = value
+        return None
+    if words[1:4] == ["-m", "pip", "install"]:
+        assert not shell.requirement_problems(words[4:])
+        return None
+    assert command.program == "python", command.text
+    script = words[1]
+    if script in LONG_RUNNING and (script != "inbox.py" or len(words) == 2):
+        _leave_running(reader, words, env, running)
+        return None
+    result = reader.run(*words[1:], env=env)
+    assert result.returncode == 0, (shlex.join(words), result.stderr)
+    return result.stdout
+
+
 @pytest.mark.xdist_group("port-5000")  # the port the page's receiver takes
 def test_the_quickstart_works_as_written(built_site, tmp_path, http_api):
     site = BuiltSite(built_site)
@@ -73,45 +119,11 @@ def test_the_quickstart_works_as_written(built_site, tmp_path, http_api):
             if "data-output" in block.attrs:
                 assert _matches(block.text, printed), (block.text, printed)
                 compared += 1
-                continue
-            if block.lang != "bash":
-                continue
-            for command in shell.commands(block.code):
-                words = command.words
-                if command.program == "export":
-                    for assignment in words[1:]:
-                        name, _, value = assignment.partition("=")
-                        if name != settings.API_KEY_ENV:
-                            env[name] = value
-                    continue
-                if words[1:4] == ["-m", "pip", "install"]:
-                    assert not shell.requirement_problems(words[4:])
-                    continue
-                assert command.program == "python", command.text
-                script = words[1]
-                if script in LONG_RUNNING and (
-                    script != "inbox.py" or len(words) == 2
-                ):
-                    if script == "inbox.py":  # the worker: until all is done
-                        with background(reader, *words[1:], env=env):
-                            deadline = time.monotonic() + 60
-                            while '"pending"' in _status(reader, env):
-                                assert time.monotonic() < deadline
-                                time.sleep(0.2)
-                        continue
-                    if "--local-keys" not in words:
-                        continue  # the step to a real account: no key pair
-                    running.enter_context(
-                        background(reader, *words[1:], env=env)
-                    )
-                    _wait_for_port(5000)
-                    continue
-                result = reader.run(*words[1:], env=env)
-                assert result.returncode == 0, (
-                    shlex.join(words),
-                    result.stderr,
-                )
-                printed = result.stdout
+            elif block.lang == "bash":
+                for command in shell.commands(block.code):
+                    output = _follow(command, reader, env, running)
+                    if output is not None:
+                        printed = output
     assert compared == 3
     assert [h["url"] for h in http_api.webhooks.values()] == [
         "https://example.com/webhooks"

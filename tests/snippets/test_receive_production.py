@@ -13,7 +13,7 @@ import random
 import socket
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,15 +129,15 @@ def _chunked(body: bytes, size: int = 1000) -> bytes:
     return out + b"0\r\n\r\n"
 
 
-def hostile_inputs() -> list[Hostile]:
+HEAD = b"POST /webhooks HTTP/1.1\r\nHost: x\r\n"
+Add = Callable[..., None]  # add(kind, label, data, **options)
+
+
+def _signatures(add: Add) -> None:
+    """Unsigned, mis-signed and stale: each event, and a good body."""
     now = int(time.time())
     events = [sample_delivery(e.value) for e in catalog.EVENTS]
     bodies = [json.dumps(e).encode() for e in events]
-    found: list[Hostile] = []
-
-    def add(kind: str, label: str, data: bytes, **options: bool) -> None:
-        found.append(Hostile(kind, label, data, **options))
-
     for event, body in zip(catalog.EVENTS, bodies, strict=True):
         name = event.value
         add("unsigned", f"{name}, unsigned", request("POST", "/webhooks",
@@ -161,6 +161,10 @@ def hostile_inputs() -> list[Hostile]:
             signed(GOOD, **{TIMESTAMP_HEADER: value}), GOOD))  # fmt: skip
     add("mis-signed", "signature not base64", request("POST", "/webhooks",
         signed(GOOD, **{SIGNATURE_HEADER: "%%%"}), GOOD))  # fmt: skip
+
+
+def _malformed_bodies(add: Add) -> None:
+    """Genuinely signed bodies the inbox cannot store."""
     track = json.dumps(sample_delivery("track"))
     for label, body in [
         ("cut-off JSON", GOOD[:-1]),
@@ -180,19 +184,26 @@ def hostile_inputs() -> list[Hostile]:
             signed(body), body))  # fmt: skip
     add("malformed body", "text/plain", request("POST", "/webhooks",
         signed(GOOD, **{"Content-Type": "text/plain"}), GOOD))  # fmt: skip
-    head = b"POST /webhooks HTTP/1.1\r\nHost: x\r\n"
+
+
+def _malformed_framing(add: Add) -> None:
+    """Requests whose HTTP framing is wrong."""
     for label, data in [
-        ("two Content-Lengths", head + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}x"),
-        ("Content-Length and chunked", head + b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
-        ("a Content-Length that is not a number", head + b"Content-Length: ten\r\n\r\n"),
-        ("a negative Content-Length", head + b"Content-Length: -5\r\n\r\n"),
-        ("a bad chunk size", head + b"Transfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n"),
-        ("an unknown transfer coding", head + b"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
+        ("two Content-Lengths", HEAD + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}x"),
+        ("Content-Length and chunked", HEAD + b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+        ("a Content-Length that is not a number", HEAD + b"Content-Length: ten\r\n\r\n"),
+        ("a negative Content-Length", HEAD + b"Content-Length: -5\r\n\r\n"),
+        ("a bad chunk size", HEAD + b"Transfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n"),
+        ("an unknown transfer coding", HEAD + b"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
         ("HTTP/9.9", b"POST /webhooks HTTP/9.9\r\nHost: x\r\n\r\n"),
-        ("a space in the header name", head + b"Bad Header: 1\r\nContent-Length: 0\r\n\r\n"),
+        ("a space in the header name", HEAD + b"Bad Header: 1\r\nContent-Length: 0\r\n\r\n"),
         ("no Host", b"POST /webhooks HTTP/1.1\r\nContent-Length: 0\r\n\r\n"),
     ]:  # fmt: skip
         add("malformed framing", label, data)
+
+
+def _big_heads(add: Add) -> None:
+    """Signature headers sent twice, and heads over the limits."""
     for header in (KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER):
         headers = signed(GOOD)
         headers.append((header, dict(headers)[header]))
@@ -204,6 +215,10 @@ def hostile_inputs() -> list[Hostile]:
         "/webhooks", [*signed(GOOD), *((f"X-{n}", "a" * 70) for n in range(500))], GOOD))  # fmt: skip
     add("repeated or oversized headers", "a 9 KB path", request("POST",
         "/webhooks?" + "a" * 9000, signed(GOOD), GOOD))  # fmt: skip
+
+
+def _wrong_targets(add: Add) -> None:
+    """Signed deliveries to another method or path."""
     for method in ("GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"):
         add("wrong method or path", method, request(method, "/webhooks",
             signed(GOOD), GOOD))  # fmt: skip
@@ -214,6 +229,10 @@ def hostile_inputs() -> list[Hostile]:
             path,
             request("POST", path, signed(GOOD), GOOD),
         )
+
+
+def _big_or_chunked_bodies(add: Add) -> None:
+    """Bodies over 1 MiB, and chunked ones."""
     big = b'{"x": "' + b"a" * MIB + b'"}'
     add("oversize or chunked body", "over 1 MiB, signed", request("POST",
         "/webhooks", signed(big), big))  # fmt: skip
@@ -229,6 +248,10 @@ def hostile_inputs() -> list[Hostile]:
     add("oversize or chunked body", "chunked, unsigned", request("POST",
         "/webhooks", [("Content-Type", "application/json"),
         ("Transfer-Encoding", "chunked")], _chunked(GOOD, 5), length=False))  # fmt: skip
+
+
+def _not_http(add: Add) -> None:
+    """Bytes of other protocols, sent to nginx only."""
     hello = (
         bytes.fromhex("16030100a5010000a10303") + bytes(range(32)) + bytes(130)
     )
@@ -241,16 +264,39 @@ def hostile_inputs() -> list[Hostile]:
         ("SMTP", b"EHLO example.com\r\n"),
     ]:  # fmt: skip
         add("not HTTP", label, data, direct=False)
+
+
+def _stalls_and_hang_ups(add: Add) -> None:
+    """Requests cut short: left waiting, or hung up on."""
     for label, data in [
         ("connects, sends nothing", b""),
         ("half a request line", b"POST /webh"),
-        ("headers, no blank line", head + b"Content-Length: 10\r\n"),
+        ("headers, no blank line", HEAD + b"Content-Length: 10\r\n"),
         ("half the body", request("POST", "/webhooks", signed(GOOD), GOOD)[:-20]),
         ("half a chunk", request("POST", "/webhooks", [*signed(GOOD),
             ("Transfer-Encoding", "chunked")], b"ff\r\nabc", length=False)),
     ]:  # fmt: skip
         add("stall or hang up", f"{label}, stalls", data, direct=False)
         add("stall or hang up", f"{label}, hangs up", data, hang_up=True)
+
+
+def hostile_inputs() -> list[Hostile]:
+    found: list[Hostile] = []
+
+    def add(kind: str, label: str, data: bytes, **options: bool) -> None:
+        found.append(Hostile(kind, label, data, **options))
+
+    for kind in (
+        _signatures,
+        _malformed_bodies,
+        _malformed_framing,
+        _big_heads,
+        _wrong_targets,
+        _big_or_chunked_bodies,
+        _not_http,
+        _stalls_and_hang_ups,
+    ):
+        kind(add)
     return found
 
 

@@ -419,7 +419,7 @@ def _kb(size: float) -> str:
     return f"{size / 1024:.1f} KB"
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--runs", type=int, default=5, help="builds of each kind"
@@ -437,52 +437,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--inboxes", action="store_true", help="measure the inboxes only"
     )
-    args = parser.parse_args(argv)
-    if args.receivers:
-        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-            missed = print_receivers(receiver_figures(Path(tmp)))
-        print("\nBudget: " + ("met" if not missed else "missed: "
-              + "; ".join(missed)))  # fmt: skip
-        return 1 if missed else 0
-    if args.inboxes:
-        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-            print_inbox_throughput(Path(tmp))
-        return 0
-    chromium = find_chromium()
-    if chromium is None:
-        raise SystemExit(f"no Chromium found: {INSTALL_HINT}")
+    return parser.parse_args(argv)
+
+
+def print_build_times(runs: int, work: Path) -> list[str]:
+    """Print our build's time against the bare build's; return what missed
+    the budget."""
+    ours, bare = build_times(runs, work)
+    ratio = ours / bare
+    print(f"Build (median of {runs})")
+    print(f"  mkdocs build --strict        {ours:6.2f} s")
+    print(f"  bare mkdocs-material build   {bare:6.2f} s")
+    budget = f"(budget {BUILD_RATIO_BUDGET})"
+    print(f"  ratio                        {ratio:6.2f}   {budget}")
+    if ratio > BUILD_RATIO_BUDGET:
+        return [f"build ratio {ratio:.2f}"]
+    return []
+
+
+def print_weights(
+    weights: list[Weight], scores: dict[str, dict[str, int]]
+) -> list[str]:
+    """Print each page's first load, and its Lighthouse scores if measured;
+    return what missed the budget."""
     missed = []
-
-    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        work = Path(tmp)
-        ours, bare = build_times(args.runs, work)
-        ratio = ours / bare
-        print(f"Build (median of {args.runs})")
-        print(f"  mkdocs build --strict        {ours:6.2f} s")
-        print(f"  bare mkdocs-material build   {bare:6.2f} s")
-        budget = f"(budget {BUILD_RATIO_BUDGET})"
-        print(f"  ratio                        {ratio:6.2f}   {budget}")
-        if ratio > BUILD_RATIO_BUDGET:
-            missed.append(f"build ratio {ratio:.2f}")
-
-        if not args.quick:
-            seconds, summary = suite_time(work)
-            print(
-                f"\nTest suite (pytest --cov)      {seconds:6.1f} s   ({summary})"
-            )
-
-        print_inbox_throughput(work)
-
-        with serve_site(work / "site-ours") as site:
-            base, pages = site.base, site.pages
-            weights = page_weights(chromium, pages, base)
-            scores = {}
-            if not args.quick:
-                for url in pages:
-                    scores[url.removeprefix(base) or "(home)"] = (
-                        lighthouse_scores(chromium, url, work)
-                    )
-
     name_width = max(len(w.page) for w in weights)
     kinds = ("html", "css", "js", "worker")
     print(
@@ -523,16 +501,61 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"{c} {v}" for c, v in lowest.items())
             + " (goal 100)"
         )
+    return missed
 
-    if not args.quick:
-        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-            missed += print_receivers(receiver_figures(Path(tmp)))
 
+def _verdict(missed: list[str]) -> int:
+    """Print whether the budget was met; the exit status."""
     print(
         "\nBudget: "
         + ("met" if not missed else "missed: " + "; ".join(missed))
     )
     return 1 if missed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    if args.receivers:
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            missed = print_receivers(receiver_figures(Path(tmp)))
+        return _verdict(missed)
+    if args.inboxes:
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            print_inbox_throughput(Path(tmp))
+        return 0
+    chromium = find_chromium()
+    if chromium is None:
+        raise SystemExit(f"no Chromium found: {INSTALL_HINT}")
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        work = Path(tmp)
+        missed = print_build_times(args.runs, work)
+
+        if not args.quick:
+            seconds, summary = suite_time(work)
+            print(
+                f"\nTest suite (pytest --cov)      {seconds:6.1f} s   ({summary})"
+            )
+
+        print_inbox_throughput(work)
+
+        with serve_site(work / "site-ours") as site:
+            base, pages = site.base, site.pages
+            weights = page_weights(chromium, pages, base)
+            scores = {}
+            if not args.quick:
+                for url in pages:
+                    scores[url.removeprefix(base) or "(home)"] = (
+                        lighthouse_scores(chromium, url, work)
+                    )
+
+    missed += print_weights(weights, scores)
+
+    if not args.quick:
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            missed += print_receivers(receiver_figures(Path(tmp)))
+
+    return _verdict(missed)
 
 
 if __name__ == "__main__":

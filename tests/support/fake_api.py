@@ -223,17 +223,35 @@ class FakeApi:
         args: tuple,
     ) -> Response:
         if self._faults:
-            status, retry_after = self._faults.pop(0)
-            if status in catalog.GATEWAY_STATUSES:
-                response = Response(status)  # the gateway's: no JSON
-            else:
-                code = {503: "service_unavailable"}.get(status, "unspecified")
-                response = self.error(
-                    status, code, "The service failed; try again."
-                )
-            if retry_after is not None:
-                response.headers["Retry-After"] = retry_after
-            return response
+            return self._next_fault()
+        refused = self._admit(headers, operation)
+        if refused is not None:
+            return refused
+        if operation is not None:
+            invalid = self._check_the_request(call, headers, operation)
+            if invalid is not None:
+                return invalid
+        return handler(call, headers, *args)
+
+    def _next_fault(self) -> Response:
+        """The answer ``fail_next`` planted for this request."""
+        status, retry_after = self._faults.pop(0)
+        if status in catalog.GATEWAY_STATUSES:
+            response = Response(status)  # the gateway's: no JSON
+        else:
+            code = {503: "service_unavailable"}.get(status, "unspecified")
+            response = self.error(
+                status, code, "The service failed; try again."
+            )
+        if retry_after is not None:
+            response.headers["Retry-After"] = retry_after
+        return response
+
+    def _admit(
+        self, headers: Mapping[str, str], operation: catalog.Operation | None
+    ) -> Response | None:
+        """429 over the rate limit, 401 without the API key; None to go on.
+        A request outside the model is counted and needs the key."""
         if operation is None or operation.rate_limited:
             limited = self._count_against_the_rate_limit()
             if limited is not None:
@@ -246,8 +264,17 @@ class FakeApi:
                 "unauthorized",
                 "The request is missing a valid API key in the API-Key header.",
             )
-        if operation is None:
-            return handler(call, headers, *args)
+        return None
+
+    def _check_the_request(
+        self,
+        call: Call,
+        headers: Mapping[str, str],
+        operation: catalog.Operation,
+    ) -> Response | None:
+        """400 for a required query parameter missing, or a body that is
+        missing, not a JSON object or off the operation's schema; None to go
+        on, with ``call.data`` set to the body when the operation takes one."""
         for parameter in operation.parameters:
             if (
                 parameter.location == "query"
@@ -267,7 +294,7 @@ class FakeApi:
             if problem is not None:
                 return problem
             call.data = data
-        return handler(call, headers, *args)
+        return None
 
     def _count_against_the_rate_limit(self) -> Response | None:
         if self.now - self._window_start >= 60:
