@@ -3,7 +3,9 @@ network."""
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
+import os
 import runpy
 import socket
 import sys
@@ -72,9 +74,24 @@ def fake_api(api_key: str) -> Iterator[FakeApi]:
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The site, built once per test session with ``mkdocs build --strict``."""
-    site_dir = tmp_path_factory.mktemp("site")
-    build_site(site_dir)
+    """The site, built once per test session with ``mkdocs build --strict``.
+
+    Under pytest-xdist the workers share one build: the first to need it
+    builds it in their common temporary folder while the others wait on a
+    lock (``fcntl``, from the standard library: five lines do not call for a
+    dependency). Tests only read the site.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        site_dir = tmp_path_factory.mktemp("site")
+        build_site(site_dir)
+        return site_dir
+    shared = tmp_path_factory.getbasetemp().parent
+    site_dir = shared / "site"
+    with (shared / "site.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "site.built").exists():
+            build_site(site_dir)
+            (shared / "site.built").touch()
     return site_dir
 
 

@@ -23,11 +23,9 @@ from tests.support.browser import (
     open_context,
     scheme,
     sitemap_paths,
-    source_page,
     visit,
 )
 from tests.support.paths import ROOT
-from tests.support.site import BuiltSite, html_path, pages
 
 pytestmark = pytest.mark.browser
 
@@ -38,10 +36,6 @@ SELECTED_TABS = """() => [...document.querySelectorAll('.tabbed-set')].map(set =
     const i = inputs.findIndex(e => e.checked);
     return i < 0 ? null : labels[i].innerText.trim();
 })"""
-OPEN_DETAILS = """el => {
-    for (let d = el.closest('details'); d; d = d.parentElement.closest('details'))
-        d.open = true;
-}"""
 TAB_LABELS = """() => [...document.querySelectorAll('.tabbed-set')].map(set =>
     [...set.querySelectorAll(':scope > .tabbed-labels > label')]
         .map(l => l.innerText.trim()).sort().join('|'))"""
@@ -56,45 +50,6 @@ def reader(browser: Browser) -> Iterator[tuple[Page, Watch]]:
     yield page, watch
     context.close()
     assert watch.offsite == [], f"requests left 127.0.0.1: {watch.offsite}"
-
-
-@pytest.mark.parametrize("palette", list(PALETTES))
-def test_every_page_loads_cleanly(
-    browser: Browser, site: Site, palette: str
-) -> None:
-    context, watch = open_context(browser, palette)
-    page = context.new_page()
-    problems = []
-    for url in site.pages:
-        # The first visit waits for the late requests (search index and
-        # worker), which every page makes alike; the guard sees any request
-        # until the end.
-        status = visit(page, url, settle=url == site.pages[0])
-        if status != 200:
-            problems.append(f"{site.name(url)}: HTTP {status}")
-        if scheme(page) != PALETTES[palette]:
-            problems.append(f"{site.name(url)}: palette {scheme(page)}")
-        if not page.locator("article h1").count():
-            problems.append(f"{site.name(url)}: no heading")
-        source = source_page(site, url)
-        edit = page.locator("article a[title='Edit this page']")
-        if source and not (
-            edit.count() == 1
-            and edit.get_attribute("href").endswith(
-                "/edit/main/" + source.relative_to(ROOT).as_posix()
-            )
-        ):
-            problems.append(f"{site.name(url)}: no edit link to {source.name}")
-        problems += [f"{site.name(url)}: {e}" for e in watch.errors]
-        problems += [
-            f"{site.name(url)}: request to {u}" for u in watch.offsite
-        ]
-        watch.clear()
-    page.wait_for_load_state("networkidle")
-    problems += watch.errors + [f"request to {u}" for u in watch.offsite]
-    context.close()
-    assert len(site.pages) > 1
-    assert problems == []
 
 
 def test_the_site_is_published_at_its_site_url(
@@ -177,12 +132,21 @@ def test_the_navigation_reaches_every_page(
     assert set(walked) == set(site.pages)
 
 
+_PARSED: dict[str, BeautifulSoup | None] = {}
+
+
 def _soup(page: Page, url: str) -> BeautifulSoup | None:
-    """The HTML served at ``url``, parsed (None if it is not served)."""
-    response = page.request.get(url)
-    return (
-        BeautifulSoup(response.text(), "html.parser") if response.ok else None
-    )
+    """The HTML served at ``url``, parsed (None if it is not served): once
+    per URL and worker, as several tests read every page and the site does
+    not change under them. Callers only read the tree."""
+    if url not in _PARSED:
+        response = page.request.get(url)
+        _PARSED[url] = (
+            BeautifulSoup(response.text(), "html.parser")
+            if response.ok
+            else None
+        )
+    return _PARSED[url]
 
 
 def _anchors(soup: BeautifulSoup) -> set[str]:
@@ -270,62 +234,6 @@ def test_choosing_a_language_switches_every_tab_group(
     assert watch.errors == []
 
 
-def _copy(page: Page, block: int) -> str:
-    """Click the copy button of the page's ``block``-th Python block; the
-    clipboard."""
-    python = page.locator(".language-python.highlight")
-    target = python.nth(block)
-    tab = target.locator(
-        "xpath=ancestor::div[contains(@class,'tabbed-block')][1]"
-    )
-    if tab.count():  # bring its tab to the front first
-        index = tab.evaluate("b => [...b.parentElement.children].indexOf(b)")
-        tabs = tab.locator(
-            "xpath=ancestor::div[contains(@class,'tabbed-set')][1]"
-        )
-        tabs.locator(".tabbed-labels > label").nth(index).click()
-    target.evaluate(OPEN_DETAILS)  # a block may sit in a collapsed admonition
-    page.evaluate("navigator.clipboard.writeText('')")
-    target.hover()
-    target.locator("button.md-code__button").click()
-    page.wait_for_function(
-        "async () => (await navigator.clipboard.readText()) !== ''"
-    )
-    return page.evaluate("navigator.clipboard.readText()")
-
-
-@pytest.fixture
-def clipboard_reader(browser: Browser) -> Iterator[tuple[Page, Watch]]:
-    context, watch = open_context(
-        browser, "light", permissions=["clipboard-read", "clipboard-write"]
-    )
-    yield context.new_page(), watch
-    context.close()
-    assert watch.offsite == [], f"requests left 127.0.0.1: {watch.offsite}"
-
-
-def test_copy_buttons_copy_exactly_what_the_block_shows(
-    clipboard_reader: tuple[Page, Watch], site: Site
-) -> None:
-    """What a reader copies is the code as shown, without the annotation
-    markers, and nothing a shell would choke on (no prompts)."""
-    page, watch = clipboard_reader
-    built = BuiltSite(site.root)
-    copied_blocks = 0
-    for doc in pages():
-        expected = [b.code for b in built.blocks(doc) if b.lang == "python"]
-        visit(page, site.url(html_path(doc).removesuffix("index.html")))
-        for index, want in enumerate(expected):
-            copied = _copy(page, index)
-            assert copied.strip("\n") == want.strip("\n"), (
-                f"{doc} block {index + 1}"
-            )
-            assert not re.search(r"^\s*(>>>|\$ )", copied, re.MULTILINE)
-            copied_blocks += 1
-    assert copied_blocks > 50
-    assert watch.errors == []
-
-
 def test_a_page_offers_its_program_for_download(
     reader: tuple[Page, Watch], site: Site
 ) -> None:
@@ -343,25 +251,6 @@ def test_a_page_offers_its_program_for_download(
     )
     assert f"({len(served.body()) / 1024:.1f} KB, read it)" in shown
     assert 'python -m pip install "requests' in shown
-
-
-OVERFLOWING_TABLES = """() => [...document.querySelectorAll(
-    '.md-typeset__scrollwrap, .md-typeset__table')]
-    .filter(e => e.scrollWidth > e.clientWidth + 1)
-    .map(e => (e.querySelector('th') || {innerText: '?'}).innerText)"""
-
-
-def test_no_table_needs_sideways_scrolling_on_a_phone(
-    reader: tuple[Page, Watch], site: Site
-) -> None:
-    page, _ = reader
-    page.set_viewport_size({"width": 390, "height": 844})
-    wide = {}
-    for doc in pages():
-        visit(page, site.url(html_path(doc).removesuffix("index.html")))
-        if found := page.evaluate(OVERFLOWING_TABLES):
-            wide[doc] = found
-    assert wide == {}
 
 
 # The term a reader types; the page it must find (a path, or a pattern its
