@@ -48,8 +48,10 @@ check: lint
 drift: $(VENV)/.synced
 	$(BIN)/python -m tests.support.drift
 
+# Options go in BENCH: `make bench BENCH=--loop` times make check, make test
+# and .ci/run; `BENCH=--quick` skips the slow parts.
 bench: $(VENV)/.synced
-	$(BIN)/python -m tests.support.benchmark
+	$(BIN)/python -m tests.support.benchmark $(BENCH)
 
 # Refresh uv.lock to the newest releases pyproject.toml allows.
 lock: | $(UV)
