@@ -17,6 +17,7 @@ where they fail.
 from __future__ import annotations
 
 import functools
+import gzip
 import os
 import shutil
 import threading
@@ -102,6 +103,30 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         pass  # keep the test output quiet
 
 
+COMPRESSED = {".html", ".css", ".js", ".json", ".svg", ".txt", ".xml"}
+
+
+class _GzipSiteHandler(_SiteHandler):
+    """Like :class:`_SiteHandler`, but text goes out gzip-compressed to a
+    client that accepts it, as static hosts (GitHub Pages) send it."""
+
+    def do_GET(self) -> None:
+        path = Path(self.translate_path(self.path))
+        if path.is_dir() and self.path.split("?")[0].endswith("/"):
+            path = path / "index.html"
+        accepts = "gzip" in self.headers.get("Accept-Encoding", "")
+        if not (accepts and path.suffix in COMPRESSED and path.is_file()):
+            super().do_GET()
+            return
+        body = gzip.compress(path.read_bytes())
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
 @dataclass
 class Site:
     """The built site as served: its base URL and the pages its sitemap
@@ -134,16 +159,19 @@ def sitemap_paths(site_dir: Path) -> tuple[str, list[str]]:
 
 
 @contextmanager
-def serve_site(site_dir: Path) -> Iterator[Site]:
+def serve_site(site_dir: Path, *, compress: bool = False) -> Iterator[Site]:
     """Serve a built site on 127.0.0.1 at its production path until the block
-    ends."""
+    ends; with ``compress``, text is sent gzip-compressed."""
     site_url, paths = sitemap_paths(site_dir)
     prefix = urlsplit(site_url).path or "/"
-    handler = type("Handler", (_SiteHandler,), {"prefix": prefix})
+    base = _GzipSiteHandler if compress else _SiteHandler
+    handler = type("Handler", (base,), {"prefix": prefix})
     server = ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(handler, directory=str(site_dir))
     )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), daemon=True
+    )  # shutdown() waits up to one poll: 0.5 s by default
     thread.start()
     base = f"http://127.0.0.1:{server.server_port}{prefix}"
     pages = sorted({base + p for p in paths}, key=lambda u: (u != base, u))

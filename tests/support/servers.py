@@ -14,6 +14,7 @@ The fixtures that use them (``live_api``, ``sleeps``, ``silent_server``) are in
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 from socketserver import ThreadingMixIn
@@ -118,7 +119,10 @@ class AppServer:
                 "127.0.0.1", 0, app, threaded=True, fd=self._socket.fileno()
             )
             self._stop = self._wsgi.shutdown
-            target: Any = self._wsgi.serve_forever
+            # shutdown() waits up to one poll: 0.5 s by default.
+            target: Any = functools.partial(
+                self._wsgi.serve_forever, poll_interval=0.05
+            )
         else:
             import asyncio
 
