@@ -186,13 +186,19 @@ def _ordered() -> list[Term]:
     return sorted(TERMS, key=lambda term: -len(term.forms))
 
 
+def _in_prose(name: str) -> str:
+    """A term's name inside a sentence: "thin event", but "JWKS"."""
+    return name if name.split()[0].isupper() else name[0].lower() + name[1:]
+
+
 def page_markdown() -> str:
     """The glossary as a definition list, each term with its anchor."""
     out = []
     for term in sorted(TERMS, key=lambda t: t.name.lower()):
         out += [
             f"{term.name} {{ #{term.anchor} }}",
-            f":   {term.meaning} [More]({term.page})",
+            f":   {term.meaning} "
+            f"[More on {_in_prose(term.name)}]({term.page})",
             "",
         ]
     return "\n".join(out).rstrip("\n")

@@ -72,3 +72,37 @@ def test_curl_examples_read_the_key_from_the_environment(built_site):
                     assert re.search(
                         r"API-Key: \$YOURSTORE_API_KEY\b", line
                     ), line
+
+
+# Link texts that say nothing of where they lead: Lighthouse's SEO audit
+# ("Links do not have descriptive text") fails a page for any of them, and a
+# screen reader listing a page's links reads them out of context.
+VAGUE = {
+    "click here",
+    "click this",
+    "go",
+    "here",
+    "info",
+    "information",
+    "learn more",
+    "link",
+    "more",
+    "more info",
+    "more information",
+    "read more",
+    "see more",
+    "start",
+    "this",
+}
+
+
+def test_every_link_says_where_it_leads(built_site):
+    vague = []
+    for page in _pages(built_site):
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        for link in soup.select("article a[href]"):
+            text = " ".join(link.get_text().split()).lower()
+            if text in VAGUE:
+                where = page.relative_to(built_site)
+                vague.append(f"{where}: {link['href']} reads {text!r}")
+    assert vague == []
