@@ -2,7 +2,7 @@
 screen and on a phone: an SVG with content, inside the column, with text
 large enough to read and as far from the background as body text must be;
 no console error, no request that leaves 127.0.0.1. (axe checks the pages
-as a whole, diagrams included: test_accessibility.py.)"""
+as a whole, diagrams included: test_each_page.py.)"""
 
 from __future__ import annotations
 
