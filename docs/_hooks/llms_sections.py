@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # mkdocs-gen-files runs this file as a script
     sys.path.insert(0, str(ROOT))
 
+from docs._hooks.pages import sections as nav_sections  # noqa: E402
 from docs._hooks.settings_hook import substitute  # noqa: E402
 
 LOOSE_PAGES = "Guides"  # the section of pages the nav lists outside one
@@ -71,26 +72,11 @@ def description(markdown: str, where: str) -> str:
 def sections(nav: list[Any], files: dict[str, Any]) -> dict[str, list]:
     """``{section title: [{page: description}, ...]}`` in nav order."""
     found: dict[str, list] = {}
-
-    def pages(items: list[Any]) -> list[str]:
-        listed = []
-        for item in items:
-            value = (
-                next(iter(item.values())) if isinstance(item, dict) else item
-            )
-            if isinstance(value, list):
-                listed += pages(value)
-            elif isinstance(value, str) and value in files:
-                listed.append(value)
-        return listed
-
-    for item in nav:
-        value = next(iter(item.values())) if isinstance(item, dict) else item
-        title = next(iter(item)) if isinstance(value, list) else LOOSE_PAGES
-        listed = pages(value) if isinstance(value, list) else pages([item])
-        found.setdefault(title, []).extend(
-            {page: description(files[page].content_string, page)}
-            for page in listed
+    for title, listed in nav_sections(nav):
+        found.setdefault(title or LOOSE_PAGES, []).extend(
+            {path: description(files[path].content_string, path)}
+            for _, path in listed
+            if path in files
         )
     return found
 

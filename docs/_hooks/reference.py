@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # mkdocs-gen-files runs this file as a script
     sys.path.insert(0, str(ROOT))
 
-from docs._hooks import openapi  # noqa: E402
+from docs._hooks import openapi, tables  # noqa: E402
 from snippets import catalog, payloads, schemas, settings  # noqa: E402
 from snippets.verify_signatures import (  # noqa: E402
     VECTOR_BODY,
@@ -344,8 +344,7 @@ def api_page() -> str:
 def events_page() -> str:
     rows = [
         [
-            e.name
-            + (f" (also called *{e.also_called}*)" if e.also_called else ""),
+            tables.event_name(e),
             code(e.value),
             code(e.resource_type),
             e.trigger,

@@ -27,6 +27,12 @@ def _row(*cells: str) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
+def event_name(event: catalog.Event) -> str:
+    """An event's name as the tables show it, with its other name if any."""
+    also = f" (also called *{event.also_called}*)" if event.also_called else ""
+    return event.name + also
+
+
 def events_table() -> str:
     lines = [
         _row(
@@ -35,12 +41,9 @@ def events_table() -> str:
         _row("---", "---", "---", "---"),
     ]
     for event in catalog.EVENTS:
-        name = event.name
-        if event.also_called:
-            name += f" (also called *{event.also_called}*)"
         lines.append(
             _row(
-                name,
+                event_name(event),
                 f"`{event.value}`",
                 event.trigger,
                 f"`{event.resource_type}`",

@@ -37,8 +37,8 @@ from tests.support.site import BuiltSite, html_path, pages
 pytestmark = pytest.mark.browser
 
 MISSING = "no-such-page/"  # an address no page has: the site's 404 page
-DOCS = {html_path(doc).removesuffix("index.html"): doc for doc in pages()}
-ADDRESSES = [*DOCS, MISSING]
+PAGE_OF = {html_path(doc).removesuffix("index.html"): doc for doc in pages()}
+ADDRESSES = [*PAGE_OF, MISSING]
 DESKTOP = {"width": 1280, "height": 720}
 PHONE = {"width": 390, "height": 844}
 
@@ -152,10 +152,9 @@ def _built(root: Path) -> BuiltSite:
     return BuiltSite(root)
 
 
-def _check_copy_buttons(page: Page, site: Site, doc: str) -> int:
+def _check_copy_buttons(page: Page, site: Site, doc: str) -> None:
     """What a reader copies is the code as shown, without the annotation
-    markers, and nothing a shell would choke on (no prompts); how many
-    blocks were copied."""
+    markers, and nothing a shell would choke on (no prompts)."""
     expected = [
         b.code for b in _built(site.root).blocks(doc) if b.lang == "python"
     ]
@@ -165,7 +164,6 @@ def _check_copy_buttons(page: Page, site: Site, doc: str) -> int:
             f"{doc} block {index + 1}"
         )
         assert not re.search(r"^\s*(>>>|\$ )", copied, re.MULTILINE)
-    return len(expected)
 
 
 @pytest.mark.parametrize("address", ADDRESSES)
@@ -199,9 +197,9 @@ def test_the_page_in_each_palette_and_on_a_phone(
     assert rules > 0, "axe checked nothing"
     assert report == [], f"{address}:\n" + "\n".join(report)
 
-    if address in DOCS:
+    if address in PAGE_OF:
         page, watch = tabs["light"]
-        _check_copy_buttons(page, site, DOCS[address])
+        _check_copy_buttons(page, site, PAGE_OF[address])
         assert watch.errors == []
         page.set_viewport_size(PHONE)  # the page's layout for a phone
         wide = page.evaluate(OVERFLOWING_TABLES)
@@ -250,4 +248,4 @@ def test_a_table_too_wide_for_a_phone_is_found(
 
 
 def test_every_page_of_the_sitemap_is_checked(site: Site) -> None:
-    assert sorted(site.pages) == sorted(site.url(a) for a in DOCS)
+    assert sorted(site.pages) == sorted(site.url(a) for a in PAGE_OF)

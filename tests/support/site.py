@@ -22,6 +22,7 @@ from bs4 import BeautifulSoup, Tag
 
 from docs._hooks import build, fences
 from docs._hooks.fences import Fence
+from docs._hooks.pages import sections as nav_sections
 from tests.support.paths import DOCS, ROOT
 
 SKIPPED_DOCS = ("_hooks", "_overrides")
@@ -78,20 +79,12 @@ def site_url() -> str:
 def nav_pages() -> list[str]:
     """The pages in the order of the navigation, the order a reader meets
     them in."""
-
-    def walk(items: list) -> list[str]:
-        found = []
-        for item in items:
-            value = (
-                next(iter(item.values())) if isinstance(item, dict) else item
-            )
-            if isinstance(value, list):
-                found += walk(value)
-            elif isinstance(value, str) and value.endswith(".md"):
-                found.append(value)
-        return found
-
-    return walk(_config()["nav"])
+    return [
+        path
+        for _, listed in nav_sections(_config()["nav"])
+        for _, path in listed
+        if path.endswith(".md")
+    ]
 
 
 @cache
