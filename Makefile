@@ -12,6 +12,11 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # MkDocs 1.6 and Material print banners about MkDocs 2; these silence them.
 export DISABLE_MKDOCS_2_WARNING := true
 export NO_MKDOCS_2_WARNING := 1
+# The suite starts hundreds of Python processes that import this repository's
+# modules; with bytecode caching off (as some machines set it) each compiles
+# them again, and pytest rewrites every test module's asserts anew in each
+# worker. About 5 s of `make check`.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: serve test check lint build drift bench lock clean
 

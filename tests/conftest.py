@@ -8,6 +8,7 @@ import ipaddress
 import os
 import runpy
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ from tests.support import postgres
 from tests.support.fake_api import TEST_API_KEY, FakeApi
 from tests.support.reader import Reader
 from tests.support.servers import LiveServer, SilentServer
-from tests.support.site import build_site
+from tests.support.site import build_shared_site, build_site
 
 _real_connect = socket.socket.connect
 
@@ -72,27 +73,65 @@ def fake_api(api_key: str) -> Iterator[FakeApi]:
     )
 
 
+def _needs_site(item: pytest.Item) -> bool:
+    return "built_site" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Modules that read the built site run after the others, so that under
+    pytest-xdist the build, started here in the background, overlaps the
+    tests that need no site instead of holding both workers up."""
+    with_site = {item.path for item in items if _needs_site(item)}
+    items.sort(key=lambda item: item.path in with_site)  # stable
+    basetemp = config.option.basetemp
+    if with_site and os.environ.get("PYTEST_XDIST_WORKER") and basetemp:
+        _start_building(Path(basetemp).parent)
+
+
+def _start_building(shared: Path) -> None:
+    """Build the site into ``shared`` in a child process holding the lock
+    the ``built_site`` fixture waits on; the first worker here starts it."""
+    with (shared / "site.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # another worker is building
+        if (shared / "site.built").exists():
+            return
+        # The child inherits the locked file; the lock is released when it
+        # exits, built or not.
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.support.site", str(shared)],
+            pass_fds=[lock.fileno()],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The site, built once per test session with ``mkdocs build --strict``.
 
-    Under pytest-xdist the workers share one build: the first to need it
-    builds it in their common temporary folder while the others wait on a
-    lock (``fcntl``, from the standard library: five lines do not call for a
-    dependency). Tests only read the site.
+    Under pytest-xdist the workers share one build in their common temporary
+    folder, started in the background as collection ends
+    (``pytest_collection_modifyitems``); a worker that needs it first waits
+    on a lock (``fcntl``, from the standard library: a few lines do not call
+    for a dependency). Should that build have failed, the worker builds
+    again itself, so that the failure is reported with its log. Tests only
+    read the site.
     """
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         site_dir = tmp_path_factory.mktemp("site")
         build_site(site_dir)
         return site_dir
     shared = tmp_path_factory.getbasetemp().parent
-    site_dir = shared / "site"
     with (shared / "site.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (shared / "site.built").exists():
-            build_site(site_dir)
-            (shared / "site.built").touch()
-    return site_dir
+            build_shared_site(shared)
+    return shared / "site"
 
 
 @pytest.fixture(scope="session")

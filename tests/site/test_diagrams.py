@@ -22,7 +22,13 @@ from hypothesis import strategies as st
 
 from docs._hooks import diagrams
 from snippets import catalog, inbox
-from tests.support.site import article, html_path, pages, raw_markdown
+from tests.support.site import (
+    article,
+    html_path,
+    pages,
+    parse,
+    raw_markdown,
+)
 
 # Where the four pictures belong: each idea where it is introduced, and
 # again where it helps.
@@ -56,9 +62,7 @@ def test_every_marker_is_a_figure_with_the_generated_svg_and_its_words(
     built_site: Path, doc: str
 ):
     text = (built_site / html_path(doc)).read_text()
-    figures = article(BeautifulSoup(text, "html.parser")).select(
-        "figure.diagram"
-    )
+    figures = article(parse(text)).select("figure.diagram")
 
     assert [f["data-diagram"] for f in figures] == _markers(doc)
     for figure in figures:

@@ -16,6 +16,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from tests.support.browser import sitemap_paths
+from tests.support.site import parsed
 
 ENTRY = re.compile(
     r"^- \[(?P<title>[^\]]+)\]\((?P<url>[^)]+)\): (?P<what>.+)$"
@@ -50,8 +51,7 @@ def copies(built_site: Path) -> dict[str, tuple[str, BeautifulSoup]]:
     """``{page address: (its Markdown copy, its built article)}``."""
     found = {}
     for path, copy in page_copies(built_site).items():
-        html = (copy.parent / "index.html").read_text()
-        article = BeautifulSoup(html, "html.parser").select_one("article")
+        article = parsed(copy.parent / "index.html").select_one("article")
         found[path] = (copy.read_text(), article)
     return found
 

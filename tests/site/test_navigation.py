@@ -12,7 +12,13 @@ import requests
 from bs4 import BeautifulSoup
 
 from tests.support.browser import serve_site
-from tests.support.site import BuiltSite, html_path, nav_pages, pages
+from tests.support.site import (
+    BuiltSite,
+    html_path,
+    nav_pages,
+    pages,
+    parse,
+)
 
 # Every page address published before the nav was ordered by task. Written
 # out, not computed: a page that moves must keep answering at these.
@@ -44,7 +50,7 @@ def _land(url: str) -> tuple[str, BeautifulSoup]:
     for _ in range(5):
         answer = requests.get(url, timeout=5)
         assert answer.status_code == 200, f"{url}: {answer.status_code}"
-        soup = BeautifulSoup(answer.text, "html.parser")
+        soup = parse(answer.text)
         refresh = soup.find("meta", attrs={"http-equiv": "refresh"})
         if refresh is None:
             return answer.url, soup

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
 import pytest
-from bs4 import BeautifulSoup, Tag
+from bs4 import Tag
 
 from docs._hooks import reference
 from snippets import catalog, payloads, schemas, settings
@@ -26,6 +25,7 @@ from tests.support.site import (
     BuiltSite,
     article,
     html_path,
+    parsed,
     source_pages,
     written_fences,
 )
@@ -34,10 +34,8 @@ GENERATED = reference.generated_pages()
 API = "reference/webhooks-api.md"
 
 
-@cache  # each page is read by several tests
 def soup_of(site: Path, page: str) -> Tag:
-    html = (site / html_path(page)).read_text()
-    return article(BeautifulSoup(html, "html.parser"))
+    return article(parsed(site / html_path(page)))
 
 
 def text(node: Tag) -> str:
@@ -103,9 +101,7 @@ def field_tables(elements: list[Tag]) -> list[list[list[str]]]:
 # ------------------------------------------------------------------ the pages
 def test_every_generated_page_is_built_and_in_the_nav(built_site):
     # navigation.prune: the Reference section is open on its own index.
-    index = BeautifulSoup(
-        (built_site / "reference" / "index.html").read_text(), "html.parser"
-    )
+    index = parsed(built_site / "reference" / "index.html")
     nav = {
         urljoin("reference/", a["href"]).removesuffix("/")
         for a in index.select("nav.md-nav a[href]")

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup
 
+from tests.support.site import parsed
+
 
 def _pages(site: Path) -> list[Path]:
     return sorted(site.rglob("*.html"))
@@ -30,7 +32,7 @@ def test_no_placeholder_survives_the_build(built_site):
 
 def test_every_page_describes_itself(built_site):
     for page in _pages(built_site):
-        soup = BeautifulSoup(page.read_text(), "html.parser")
+        soup = parsed(page)
         description = soup.find("meta", attrs={"name": "description"})
         assert description, page
         assert description["content"].strip(), page
@@ -41,7 +43,7 @@ LOADED = {"stylesheet", "preload", "modulepreload", "icon", "manifest"}
 
 def test_no_page_loads_anything_from_another_host(built_site):
     for page in _pages(built_site):
-        soup = BeautifulSoup(page.read_text(), "html.parser")
+        soup = parsed(page)
         urls = [
             tag.get("src")
             for tag in soup.find_all(["script", "img", "iframe"])
@@ -56,7 +58,7 @@ def test_no_page_loads_anything_from_another_host(built_site):
 
 
 def test_the_404_page_leads_back_into_the_guide(built_site):
-    soup = BeautifulSoup((built_site / "404.html").read_text(), "html.parser")
+    soup = parsed(built_site / "404.html")
     links = [a.get_text(strip=True) for a in soup.select("article a")]
 
     assert "Create a webhook" in links
@@ -65,7 +67,7 @@ def test_the_404_page_leads_back_into_the_guide(built_site):
 
 def test_curl_examples_read_the_key_from_the_environment(built_site):
     for page in _pages(built_site):
-        soup = BeautifulSoup(page.read_text(), "html.parser")
+        soup = parsed(page)
         for code in _code_blocks(soup, "bash"):
             for line in code.splitlines():
                 if "API-Key:" in line:
@@ -99,7 +101,7 @@ VAGUE = {
 def test_every_link_says_where_it_leads(built_site):
     vague = []
     for page in _pages(built_site):
-        soup = BeautifulSoup(page.read_text(), "html.parser")
+        soup = parsed(page)
         for link in soup.select("article a[href]"):
             text = " ".join(link.get_text().split()).lower()
             if text in VAGUE:

@@ -32,11 +32,12 @@ import ast
 import json
 import re
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+from ruff import find_ruff_bin
 
 from docs._hooks import build, programs
 from snippets import schemas, settings
@@ -49,6 +50,9 @@ VOLATILE = re.compile(r"(^|_)id$")  # ids differ between runs of one call
 TIMESTAMP = re.compile(
     r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$"
 )
+# The binary itself, not ``python -m ruff``: a Python start (60 ms) saved per
+# block, and the site has over a hundred Python blocks.
+RUFF = find_ruff_bin()
 ANSWERS = {"webhook", "webhook_list", "error", "tracking_info"}
 TRANSCRIPT = re.compile(r"\s*HTTP/[\d.]+ (\d{3})\b")
 HTTP_REQUEST = re.compile(r"^(GET|POST|PUT|DELETE|PATCH) (\S+)$")
@@ -145,7 +149,8 @@ def _commands(block: Block) -> list[shell.Command]:
 
 
 # -------------------------------------------------------------------- python
-def _top_level_names(code: str) -> set[str]:
+@cache  # a page's blocks and programs are read once per block of the page
+def _top_level_names(code: str) -> frozenset[str]:
     names: set[str] = set()
     for node in ast.parse(code).body:
         if isinstance(
@@ -158,17 +163,18 @@ def _top_level_names(code: str) -> set[str]:
             node.target, ast.Name
         ):
             names.add(node.target.id)
-    return names
+    return frozenset(names)
 
 
-def _imports(code: str) -> set[tuple[str, str]]:
+@cache
+def _imports(code: str) -> frozenset[tuple[str, str]]:
     pairs = set()
     for node in ast.parse(code).body:
         if isinstance(node, ast.Import):
             pairs |= {("", a.name) for a in node.names}
         elif isinstance(node, ast.ImportFrom):
             pairs |= {(node.module or "", a.name) for a in node.names}
-    return pairs
+    return frozenset(pairs)
 
 
 def _split(code: str) -> tuple[str, str]:
@@ -226,7 +232,7 @@ def ruff_problems(code: str, builtins: set[str]) -> list[str]:
     """ruff's F rules on ``code`` alone, with ``builtins`` taken as defined."""
     names = ", ".join(f'"{n}"' for n in sorted(builtins))
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "F",
+        [RUFF, "check", "--isolated", "--select", "F",
          "--target-version", "py311", "--output-format", "concise",
          "--config", f"builtins = [{names}]", "--stdin-filename", "block.py",
          "-"],

@@ -329,7 +329,15 @@ def download_variables(path: Path | str) -> tuple[set[str], set[str]]:
     """The environment variables a downloaded program (a file, or its text)
     reads: those it needs (``setting(...)``) and those it may
     (``os.environ.get(...)``)."""
-    tree = ast.parse(path.read_text() if isinstance(path, Path) else path)
+    needed, optional = _variables(
+        path.read_text() if isinstance(path, Path) else path
+    )
+    return set(needed), set(optional)
+
+
+@cache  # every block of a page asks about the page's programs
+def _variables(program: str) -> tuple[frozenset[str], frozenset[str]]:
+    tree = ast.parse(program)
     constants = {
         t.id: node.value.value
         for node in tree.body
@@ -359,4 +367,4 @@ def download_variables(path: Path | str) -> tuple[set[str], set[str]]:
             needed.add(name)
         elif called in ("os.environ.get", "os.getenv"):
             optional.add(name)
-    return needed, optional
+    return frozenset(needed), frozenset(optional)

@@ -150,6 +150,13 @@ def build_site(site_dir: Path) -> None:
         raise AssertionError(f"strict build failed:\n{result.stderr}")
 
 
+def build_shared_site(shared: Path) -> None:
+    """Build into ``shared/site`` and mark it built (``site.built``): the
+    build the test workers share (see ``built_site`` in tests/conftest.py)."""
+    build_site(shared / "site")
+    (shared / "site.built").touch()
+
+
 # ---------------------------------------------------------------------- blocks
 @dataclass
 class Block:
@@ -210,7 +217,7 @@ class BuiltSite:
     root: Path
 
     def soup(self, page: str) -> BeautifulSoup:
-        return _soup(self.root / html_path(page))
+        return parsed(self.root / html_path(page))
 
     def blocks(self, page: str) -> list[Block]:
         """Every code block of the page, in order; a ``<pre>`` the
@@ -232,15 +239,22 @@ class BuiltSite:
         return self.root / build.programs.DOWNLOADS / name
 
 
-@cache
-def _soup(path: Path) -> BeautifulSoup:
-    return BeautifulSoup(path.read_text(), "html.parser")
+def parsed(path: Path) -> BeautifulSoup:
+    """The HTML file at ``path``, parsed once per test process: parsing the
+    whole site takes about 2 s, and a dozen tests walk every page. Callers
+    read the tree and never change it."""
+    return parse(path.read_text())
+
+
+@cache  # keyed on the text, so a page read twice is parsed once
+def parse(html: str) -> BeautifulSoup:
+    return BeautifulSoup(html, "html.parser")
 
 
 @cache
 def _blocks(root: Path, page: str) -> list[Block]:
     found = []
-    for pre in article(_soup(root / html_path(page))).find_all("pre"):
+    for pre in article(parsed(root / html_path(page))).find_all("pre"):
         holder = pre.find_parent("div", class_="highlight")
         if holder is None:
             found.append(Block(page, "", "", pre.get_text()))
@@ -270,3 +284,7 @@ def _blocks(root: Path, page: str) -> list[Block]:
             )
         )
     return found
+
+
+if __name__ == "__main__":  # the shared build, started in the background
+    build_shared_site(Path(sys.argv[1]))
