@@ -7,6 +7,7 @@ Enumerations come from :mod:`snippets.catalog`, so a value added there is
 accepted everywhere.
 """
 
+from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -404,6 +405,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
+@cache  # made once per schema: a validator is reusable and thread-safe
 def validator(name: str) -> Draft202012Validator:
     """A validator for the schema called ``name`` (formats checked)."""
     return Draft202012Validator(

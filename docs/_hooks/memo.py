@@ -1,6 +1,7 @@
 """A disk cache for the slow steps of a build that rarely need redoing:
-mkdocs-llmstxt's conversion of each page's HTML to Markdown, and the
-glossary's pass over each page's HTML.
+mkdocs-llmstxt's conversion of each page's HTML to Markdown, the glossary's
+pass over each page's HTML, and the composition of the downloadable programs
+(keyed on the sources they are made of; ``programs.compose``).
 
 The plugin parses every page with BeautifulSoup, converts it with
 markdownify and formats the result with mdformat: 40% of a build, done again

@@ -18,6 +18,7 @@ this one.
 from __future__ import annotations
 
 import ast
+import hashlib
 import io
 import re
 import sys
@@ -33,6 +34,8 @@ import markdown
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from pymdownx.snippets import SnippetPreprocessor
+
+from docs._hooks import memo
 
 ROOT = Path(__file__).resolve().parents[2]
 DOWNLOADS = "downloads"  # where programs live in the built site
@@ -415,7 +418,28 @@ def compose(prog: Program, version: str, page_url: str) -> str:
 
     What the composition cannot see (a name no part defines) the tests catch:
     they lint and run every program as a reader would.
+
+    Remembered on disk (``memo.py``), keyed on the sources it reads: each
+    page's download box composes its programs, and every test process lists
+    the pages' blocks, so composing took a second and a half per process.
     """
+    modules = sorted(
+        {prog.module, *(ROOT / s.partition(":")[0] for s in prog.parts)}
+    )
+    key = [
+        memo.source_tag(sys.modules[__name__]),
+        prog.name,
+        list(prog.parts),
+        version,
+        page_url,
+        [hashlib.sha256(m.read_bytes()).hexdigest() for m in modules],
+    ]
+    return memo.remember(
+        "programs", key, lambda: _compose(prog, version, page_url)
+    )
+
+
+def _compose(prog: Program, version: str, page_url: str) -> str:
     # Two blank lines between top-level parts, as PEP 8 has it; sections
     # that held nested markers may leave more.
     body = re.sub(r"\n{4,}", "\n\n\n", "\n\n\n".join(_parts(prog)))
@@ -464,7 +488,8 @@ def requirements_file(extra: str | None = None) -> str:
     return head + "".join(f"{line}\n" for line in lines)
 
 
-def _third_party(code: str) -> set[str]:
+@cache  # a program's imports, asked for by each box that offers it
+def _third_party(code: str) -> frozenset[str]:
     tops: set[str] = set()
     for node in ast.walk(_tree(code)):
         if isinstance(node, ast.Import):
@@ -475,7 +500,7 @@ def _third_party(code: str) -> set[str]:
             and node.module
         ):
             tops.add(node.module.split(".")[0])
-    return {t for t in tops if t not in sys.stdlib_module_names}
+    return frozenset(t for t in tops if t not in sys.stdlib_module_names)
 
 
 def distributions(line: str) -> list[str]:

@@ -797,7 +797,7 @@ def test_a_worker_killed_mid_delivery_hands_it_back_when_its_lease_ends(
     """A worker process claims a delivery and is killed (``kill -9``) in
     the middle of it; another takes it over once the lease runs out, and
     not before."""
-    lease = 1.5
+    lease = 0.5
     receiver = any_inbox.open()
     receiver.store(sample_delivery("carrier_connected"))
     receiver.store(sample_delivery("batch"))

@@ -153,8 +153,20 @@ class Receiver:
         return [b""]
 
 
+@pytest.fixture(scope="module")
+def made_key(tmp_path_factory) -> bytes:
+    """A private key as the first run writes it, for the tests below that
+    are not about making one (a 2048-bit RSA key takes 75 ms to make)."""
+    directory = tmp_path_factory.mktemp("made-key")
+    load_or_create_key_pair(directory)
+    return (directory / "private-key.pem").read_bytes()
+
+
 @pytest.fixture
-def keys(tmp_path):
+def keys(tmp_path, made_key):
+    """A key directory as a later run finds it: the key there, read back."""
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "private-key.pem").write_bytes(made_key)
     private_key, key_id = load_or_create_key_pair(tmp_path / "keys")
     jwks = json.loads((tmp_path / "keys" / "jwks.json").read_text())
     return private_key, key_id, KeySet.from_jwks(jwks)

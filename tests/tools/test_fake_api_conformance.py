@@ -25,20 +25,23 @@ from __future__ import annotations
 import collections
 import random
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hypothesis
 import pytest
-import schemathesis
-from schemathesis.checks import not_a_server_error
-from schemathesis.engine import Status, StopReason, events
-from schemathesis.engine import from_schema as engine_for
 
 from docs._hooks import openapi
 from snippets import catalog, payloads
 from snippets.verify_signatures import VECTOR_JWKS
 from tests.support.fake_api import TEST_API_KEY, FakeApi, Shipment
 from tests.support.servers import LiveServer
+
+# Schemathesis is imported where it is used: importing it takes half a second,
+# which every test worker would pay at collection for this one test. (Its
+# pytest plugin is off in pyproject.toml for the same reason: the test drives
+# its engine directly.)
+if TYPE_CHECKING:
+    from schemathesis.engine import events
 
 PHASES = ("examples", "coverage", "fuzzing")
 # What only the platform's state causes: the rate limit, its faults and the
@@ -75,6 +78,8 @@ def load(url: str, seed: int, *, sequences: bool = False) -> Any:
     """The document as Schemathesis tests it: the engine runs the
     examples, coverage and fuzzing phases; ``sequences`` are run through
     the state machine, which can start each on an empty account."""
+    import schemathesis
+
     config = schemathesis.Config.from_dict(
         {
             "base-url": url,
@@ -123,6 +128,8 @@ def seen(api: FakeApi, calls: list) -> dict[str, set[int]]:
 
 
 def failure_report(event: events.ScenarioFinished) -> list[str]:
+    from schemathesis.engine import Status
+
     lines = []
     for case_id, checks in event.recorder.checks.items():
         for check in checks:
@@ -143,6 +150,9 @@ def failure_report(event: events.ScenarioFinished) -> list[str]:
 
 def run_engine(api: FakeApi, url: str, seed: int) -> dict[str, list]:
     """Every phase of Schemathesis against the fake; the calls of each."""
+    from schemathesis.engine import Status, StopReason, events
+    from schemathesis.engine import from_schema as engine_for
+
     schema = load(url, seed)
     problems: list[str] = []
     calls: dict[str, list] = {}
@@ -199,6 +209,8 @@ def provoke(
 ) -> None:
     """One request with the document's example data, answered ``status``
     because of the platform's state; Schemathesis validates the answer."""
+    from schemathesis.checks import not_a_server_error
+
     case = schema[operation.path][operation.method].Case(
         path_parameters={
             p.name: p.example
