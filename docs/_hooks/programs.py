@@ -488,8 +488,17 @@ def requirements_file(extra: str | None = None) -> str:
     return head + "".join(f"{line}\n" for line in lines)
 
 
-@cache  # a program's imports, asked for by each box that offers it
 def _third_party(code: str) -> frozenset[str]:
+    """The top-level names ``code`` imports from outside the standard
+    library. Remembered on disk (``memo.py``) with the program's text as
+    key: walking a whole program's tree took a third of a second a build."""
+    here = sys.modules[__name__]
+    key = [memo.source_tag(here), list(sys.version_info[:2]), code]
+    found = memo.remember("imports", key, lambda: " ".join(_imported(code)))
+    return frozenset(found.split())
+
+
+def _imported(code: str) -> list[str]:
     tops: set[str] = set()
     for node in ast.walk(_tree(code)):
         if isinstance(node, ast.Import):
@@ -500,10 +509,11 @@ def _third_party(code: str) -> frozenset[str]:
             and node.module
         ):
             tops.add(node.module.split(".")[0])
-    return frozenset(t for t in tops if t not in sys.stdlib_module_names)
+    return sorted(t for t in tops if t not in sys.stdlib_module_names)
 
 
-def distributions(line: str) -> list[str]:
+@cache  # installed metadata, read once per requirement line
+def distributions(line: str) -> tuple[str, ...]:
     """The distributions a requirement line installs: its own, and those its
     extras pull in (``psycopg[pool]`` installs ``psycopg-pool``)."""
     requirement = Requirement(line)
@@ -516,7 +526,7 @@ def distributions(line: str) -> list[str]:
                 for name in requirement.extras
             ):
                 names.append(canonicalize_name(extra.name))
-    return names
+    return tuple(names)
 
 
 @cache

@@ -48,7 +48,7 @@ def _wait_for_port(port: int, timeout: float = 30) -> None:
             return
         except OSError:
             assert time.monotonic() < deadline, f"nothing listens on {port}"
-            time.sleep(0.05)
+            time.sleep(0.01)
 
 
 def _status(reader: Reader, env: dict[str, str]) -> str:

@@ -153,7 +153,7 @@ class ProductionServer:
             except OSError:
                 pass
             assert time.monotonic() < deadline, self.output()
-            time.sleep(0.1)
+            time.sleep(0.02)
 
     def kill_worker(self) -> int:
         """kill -9 the worker holding the most connections (one worker may
