@@ -39,6 +39,7 @@ from playwright.sync_api import (
 )
 
 from tests.support.paths import DOCS
+from tests.support.servers import POLL
 from tests.support.site import source_pages
 
 PALETTES = {
@@ -170,7 +171,7 @@ def serve_site(site_dir: Path, *, compress: bool = False) -> Iterator[Site]:
         ("127.0.0.1", 0), functools.partial(handler, directory=str(site_dir))
     )
     thread = threading.Thread(
-        target=server.serve_forever, args=(0.05,), daemon=True
+        target=server.serve_forever, args=(POLL,), daemon=True
     )  # shutdown() waits up to one poll: 0.5 s by default
     thread.start()
     base = f"http://127.0.0.1:{server.server_port}{prefix}"

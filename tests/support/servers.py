@@ -21,6 +21,11 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+# How often a serving thread looks for a shutdown request: shutdown() waits up
+# to one such interval (0.5 s by default), and the suite stops hundreds of
+# servers.
+POLL = 0.01
+
 
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
@@ -44,7 +49,7 @@ class LiveServer:
         )
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}
+            target=self._server.serve_forever, kwargs={"poll_interval": POLL}
         )
         self._thread.daemon = True
 
@@ -119,9 +124,8 @@ class AppServer:
                 "127.0.0.1", 0, app, threaded=True, fd=self._socket.fileno()
             )
             self._stop = self._wsgi.shutdown
-            # shutdown() waits up to one poll: 0.5 s by default.
             target: Any = functools.partial(
-                self._wsgi.serve_forever, poll_interval=0.05
+                self._wsgi.serve_forever, poll_interval=POLL
             )
         else:
             import asyncio
