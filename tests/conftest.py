@@ -1,12 +1,16 @@
 """Shared fixtures: the fake API, and a guard that keeps every test off the
-network."""
+network.
+
+The fixtures import what they need when first used: under pytest-xdist the
+controller loads this file as well, before it starts the workers, and needs
+none of it (importing it all took a second of the controller's start).
+"""
 
 from __future__ import annotations
 
 import fcntl
 import ipaddress
 import os
-import runpy
 import socket
 import subprocess
 import sys
@@ -14,18 +18,15 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import pytest
-import requests_mock
-import urllib3.util.retry
 
-import snippets.client
-from snippets import settings
-from tests.support import postgres
-from tests.support.fake_api import TEST_API_KEY, FakeApi
-from tests.support.reader import Reader
-from tests.support.servers import LiveServer, SilentServer
-from tests.support.site import build_shared_site, build_site
+if TYPE_CHECKING:
+    from tests.support import postgres
+    from tests.support.fake_api import FakeApi
+    from tests.support.reader import Reader
+    from tests.support.servers import SilentServer
 
 _real_connect = socket.socket.connect
 
@@ -52,6 +53,9 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
     """The key the fake accepts, placed where the snippets look for it."""
+    from snippets import settings
+    from tests.support.fake_api import TEST_API_KEY
+
     monkeypatch.setenv(settings.API_KEY_ENV, TEST_API_KEY)
     return TEST_API_KEY
 
@@ -63,6 +67,10 @@ def fake_api(api_key: str) -> Iterator[FakeApi]:
     Requests to any other host fail (requests-mock raises ``NoMockAddress``); a
     request the fake does not know fails the test at teardown.
     """
+    import requests_mock
+
+    from tests.support.fake_api import FakeApi
+
     fake = FakeApi(api_key=api_key)
     with requests_mock.Mocker(real_http=False) as mocker:
         fake.install(mocker)
@@ -122,6 +130,8 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     again itself, so that the failure is reported with its log. Tests only
     read the site.
     """
+    from tests.support.site import build_shared_site, build_site
+
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         site_dir = tmp_path_factory.mktemp("site")
         build_site(site_dir)
@@ -138,6 +148,8 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_cluster() -> Iterator[postgres.Cluster]:
     """A throwaway PostgreSQL cluster, started once per test process (the
     test is skipped outside CI when the server binaries are missing)."""
+    from tests.support import postgres
+
     yield postgres.cluster()
     postgres.stop()
 
@@ -146,6 +158,7 @@ def postgres_cluster() -> Iterator[postgres.Cluster]:
 def run_main(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], dict]:
     """Run ``python -m <module>`` in-process, as a reader would from a
     shell."""
+    import runpy
 
     def run(module: str) -> dict:
         monkeypatch.delitem(sys.modules, module, raising=False)
@@ -167,6 +180,8 @@ def refused_url() -> str:
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Every wait urllib3's ``Retry`` asks for, recorded instead of slept."""
+    import urllib3.util.retry
+
     waited: list[float] = []
     fake_time = SimpleNamespace(sleep=waited.append, time=time.time)
     monkeypatch.setattr(urllib3.util.retry, "time", fake_time)
@@ -183,6 +198,12 @@ def live_api(
     so a 429's ``Retry-After`` really ends the rate-limit window the fake
     enforces.
     """
+    import urllib3.util.retry
+
+    import snippets.client
+    from tests.support.fake_api import FakeApi
+    from tests.support.servers import LiveServer
+
     fake = FakeApi(api_key=api_key)
 
     def sleep(seconds: float) -> None:
@@ -203,6 +224,8 @@ def live_api(
 @pytest.fixture
 def silent_server() -> Iterator[SilentServer]:
     """A loopback server that accepts connections and never answers."""
+    from tests.support.servers import SilentServer
+
     with SilentServer() as server:
         yield server
 
@@ -212,6 +235,9 @@ def silent_server() -> Iterator[SilentServer]:
 def http_api(api_key: str) -> Iterator[FakeApi]:
     """The fake API over real HTTP on 127.0.0.1, for a program run in a
     child process (give it ``YOURSTORE_API_BASE=http_api.base_url``)."""
+    from tests.support.fake_api import FakeApi
+    from tests.support.servers import LiveServer
+
     fake = FakeApi(api_key=api_key)
     with LiveServer(fake.wsgi_app) as server:
         fake.base_url = server.url
@@ -224,12 +250,16 @@ def http_api(api_key: str) -> Iterator[FakeApi]:
 @pytest.fixture
 def reader(built_site: Path, tmp_path: Path) -> Reader:
     """An empty folder to put downloads in and run them, as a reader would."""
+    from tests.support.reader import Reader
+
     return Reader(built_site, tmp_path / "reader")
 
 
 @pytest.fixture
 def api_env(http_api: FakeApi) -> dict[str, str]:
     """What a reader sets to point a downloaded program at the fake."""
+    from snippets import settings
+
     return {
         "YOURSTORE_API_BASE": http_api.base_url,
         settings.API_KEY_ENV: http_api.api_key,
