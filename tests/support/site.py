@@ -10,6 +10,7 @@ that line is how a block meets its fence: never by position.
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -248,7 +249,11 @@ def parsed(path: Path) -> BeautifulSoup:
 
 @cache  # keyed on the text, so a page read twice is parsed once
 def parse(html: str) -> BeautifulSoup:
-    return BeautifulSoup(html, "html.parser")
+    soup = BeautifulSoup(html, "html.parser")
+    # Kept for the whole session: set aside from the garbage collector, which
+    # would otherwise walk every node of every page on each full pass.
+    gc.freeze()
+    return soup
 
 
 @cache
