@@ -227,10 +227,10 @@ class Inbox:
     # --8<-- [start:store]
     def store(self, delivery: Mapping[str, Any]) -> bool:
         """Save a verified delivery; False if it joined a waiting twin."""
-        now = self.clock()
         kind = delivery["resource_type"]
         try:
             with self._connect() as db:
+                now = self.clock()  # once this thread has the connection
                 ((times,),) = db.execute(
                     "INSERT INTO deliveries (news_key, resource_type, full,"
                     " body, received_at, available_at)"
