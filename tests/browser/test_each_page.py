@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -146,17 +144,11 @@ def _copy(page: Page, block: int) -> str:
     return page.evaluate("navigator.clipboard.readText()")
 
 
-@cache
-def _built(root: Path) -> BuiltSite:
-    """The built site's blocks, parsed once per worker."""
-    return BuiltSite(root)
-
-
 def _check_copy_buttons(page: Page, site: Site, doc: str) -> None:
     """What a reader copies is the code as shown, without the annotation
     markers, and nothing a shell would choke on (no prompts)."""
     expected = [
-        b.code for b in _built(site.root).blocks(doc) if b.lang == "python"
+        b.code for b in BuiltSite(site.root).blocks(doc) if b.lang == "python"
     ]
     for index, want in enumerate(expected):
         copied = _copy(page, index)

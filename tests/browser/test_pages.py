@@ -26,6 +26,7 @@ from tests.support.browser import (
     visit,
 )
 from tests.support.paths import ROOT
+from tests.support.site import parse
 
 pytestmark = pytest.mark.browser
 
@@ -132,21 +133,12 @@ def test_the_navigation_reaches_every_page(
     assert set(walked) == set(site.pages)
 
 
-_PARSED: dict[str, BeautifulSoup | None] = {}
-
-
 def _soup(page: Page, url: str) -> BeautifulSoup | None:
-    """The HTML served at ``url``, parsed (None if it is not served): once
-    per URL and worker, as several tests read every page and the site does
-    not change under them. Callers only read the tree."""
-    if url not in _PARSED:
-        response = page.request.get(url)
-        _PARSED[url] = (
-            BeautifulSoup(response.text(), "html.parser")
-            if response.ok
-            else None
-        )
-    return _PARSED[url]
+    """The HTML served at ``url``, parsed (None if it is not served); each
+    page's text is parsed once per worker (``site.parse``), as several tests
+    read every page. Callers only read the tree."""
+    response = page.request.get(url)
+    return parse(response.text()) if response.ok else None
 
 
 def _anchors(soup: BeautifulSoup) -> set[str]:

@@ -24,12 +24,12 @@ from packaging.utils import canonicalize_name
 
 from docs._hooks import build, programs
 from tests.support import shell
+from tests.support.checks import RUFF
 from tests.support.paths import ROOT
 from tests.support.reader import Reader
 from tests.support.site import raw_markdown
 
 PROGRAMS = [p.name for p in programs.PROGRAMS]
-RUFF = [sys.executable, "-m", "ruff"]
 # What a reader types to reach each program's need for a variable.
 ARGS = {
     "manage_webhooks.py": ["list"],
@@ -55,12 +55,12 @@ def test_every_program_is_offered_on_its_page(name):
 def test_the_programs_are_clean_code(built_site):
     files = [str(built_site / "downloads" / name) for name in PROGRAMS]
     lint = subprocess.run(
-        [*RUFF, "check", "--isolated", "--line-length", "79", "--select",
+        [RUFF, "check", "--isolated", "--line-length", "79", "--select",
          "E,F,W,I,B,UP", "--target-version", "py311", *files],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     style = subprocess.run(
-        [*RUFF, "format", "--isolated", "--line-length", "79", "--check",
+        [RUFF, "format", "--isolated", "--line-length", "79", "--check",
          *files],
         capture_output=True, text=True, check=False,
     )  # fmt: skip

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 import time
 
@@ -21,6 +20,7 @@ from snippets import inbox
 from snippets.inbox import InboxUnavailableError, news_key
 from snippets.inbox_postgres import PostgresInbox, watch
 from snippets.payloads import sample_delivery
+from tests.support.checks import RUFF
 from tests.support.receivers import Receiver, Signer
 
 
@@ -265,7 +265,7 @@ def test_the_download_is_clean_python(reader):
     reader.download("inbox_postgres.py")
 
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--isolated",
+        [RUFF, "check", "--isolated",
          "--select", "E,F,W,B,S", "--ignore", "S608",
          str(reader.folder / "inbox_postgres.py")],
         capture_output=True, text=True, check=False,
@@ -273,7 +273,7 @@ def test_the_download_is_clean_python(reader):
 
     assert result.returncode == 0, result.stdout
     formatted = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--check", "--isolated",
+        [RUFF, "format", "--check", "--isolated",
          "--line-length", "79", str(reader.folder / "inbox_postgres.py")],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
