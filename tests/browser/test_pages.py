@@ -315,6 +315,54 @@ def test_search_finds_the_right_page(
     assert watch.errors == []
 
 
+# A reader's first move, each way a reader makes one.
+FIRST_MOVES = {
+    "key": lambda page: page.keyboard.press("ArrowDown"),
+    "pointer": lambda page: page.mouse.move(200, 300),
+    "wheel": lambda page: page.mouse.wheel(0, 200),
+    "tab": lambda page: page.keyboard.press("Tab"),
+}
+
+
+@pytest.mark.parametrize("move", list(FIRST_MOVES))
+def test_the_theme_starts_on_the_first_interaction(
+    reader: tuple[Page, Watch], site: Site, move: str
+) -> None:
+    """The page reads before any script of the theme runs, and the reader's
+    first move of any kind starts it: copy buttons appear."""
+    page, watch = reader
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    visit(page, site.url("manage-webhooks/"), wake=False)
+    page.wait_for_timeout(300)
+    assert not any("/javascripts/" in url for url in requested), requested
+    assert page.evaluate("typeof window.component$") == "undefined"
+    assert page.locator("button.md-code__button").count() == 0
+    assert page.locator("article h1").is_visible()
+    assert page.locator("article .highlight code").first.is_visible()
+
+    FIRST_MOVES[move](page)
+    page.wait_for_function(browser_support.THEME_STARTED)
+    assert page.locator("button.md-code__button").count() > 0
+    assert watch.errors == []
+
+
+def test_a_shortcut_pressed_first_still_opens_search(
+    reader: tuple[Page, Watch], site: Site
+) -> None:
+    """A key that woke the page still does what it says: "/" opens search
+    with the cursor in its box."""
+    page, watch = reader
+    visit(page, site.url("events/"), wake=False)
+    page.keyboard.press("/")
+    page.wait_for_function(browser_support.THEME_STARTED)
+    page.wait_for_function(
+        "() => document.activeElement.matches('input.md-search__input')"
+    )
+    assert page.locator("#__search").is_checked()
+    assert watch.errors == []
+
+
 @pytest.mark.parametrize("palette", list(PALETTES))
 def test_the_palette_toggle_works_and_is_remembered(
     browser: Browser, site: Site, palette: str

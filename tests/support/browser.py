@@ -237,16 +237,29 @@ def open_context(
     return context, watch
 
 
-def visit(page: Page, url: str, *, settle: bool = False) -> int:
-    """Load ``url`` (its scripts have run); the HTTP status.
+def visit(
+    page: Page, url: str, *, settle: bool = False, wake: bool = True
+) -> int:
+    """Load ``url``; the HTTP status.
 
-    With ``settle``, also wait until the network has been idle for a moment, so
-    late requests (the search index, the search worker) are seen too.
+    The theme's scripts wait for a reader's first interaction
+    (``docs/_overrides/main.html``); with ``wake`` (the default) a key press
+    starts them and this returns once they have run. With ``settle``, also
+    wait until the network has been idle for a moment, so late requests (the
+    search index, the search worker) are seen too.
     """
     response = page.goto(url, wait_until="load")
+    if wake:
+        page.keyboard.press("Shift")  # a key that does nothing else
+        page.wait_for_function(THEME_STARTED)
     if settle:
         page.wait_for_load_state("networkidle")
     return response.status if response else 0
+
+
+# True once the theme's scripts have run: its bundle sets these globals, and
+# the loader then replays the DOMContentLoaded the theme starts on.
+THEME_STARTED = "() => window.component$ !== undefined"
 
 
 def scheme(page: Page) -> str:
