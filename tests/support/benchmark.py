@@ -60,7 +60,12 @@ from mkdocs.config import load_config
 from playwright.sync_api import Request, Route, sync_playwright
 
 from tests.support import load, postgres
-from tests.support.browser import INSTALL_HINT, find_chromium, serve_site
+from tests.support.browser import (
+    INSTALL_HINT,
+    find_chromium,
+    serve_site,
+    visit,
+)
 from tests.support.fake_api import FakeApi
 from tests.support.inboxes import InboxUnderTest, load_deliveries
 from tests.support.paths import ROOT
@@ -284,7 +289,7 @@ def _kind(url: str) -> str:
 
 def page_weights(chromium: str, pages: list[str], base: str) -> list[Weight]:
     """What a first visit to each page downloads, in a fresh browser
-    context."""
+    context, once the reader has made a first move."""
     weights = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium)
@@ -311,8 +316,9 @@ def page_weights(chromium: str, pages: list[str], base: str) -> list[Weight]:
             context.route("**/*", guard)
             context.on("requestfinished", record)
             page = context.new_page()
-            page.goto(url, wait_until="load")
-            page.wait_for_load_state("networkidle")
+            # The theme's scripts and the search worker count too: they
+            # load on the reader's first interaction, which visit() makes.
+            visit(page, url, settle=True)
             context.close()
             weight.files = len(bodies)
             weight.raw = sum(len(b) for b in bodies.values())
