@@ -13,6 +13,7 @@ them fixed. Nothing a page loads may leave 127.0.0.1.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -67,13 +68,31 @@ OVERFLOWING_TABLES = """() => [...document.querySelectorAll(
 
 
 @pytest.fixture(scope="module")
-def tabs(browser: Browser) -> Iterator[dict[str, tuple[Page, Watch]]]:
+def tabs(
+    browser: Browser, site: Site
+) -> Iterator[dict[str, tuple[Page, Watch]]]:
     """One tab per palette, reused by every page of this worker; the light
-    one may read the clipboard."""
+    one may read the clipboard.
+
+    Search is not what these checks look at (``test_pages.py`` searches): the
+    theme's search worker gets the index's configuration with no documents,
+    so it does not index the whole site again on every page load, which was
+    a third of these tests' processor time.
+    """
+    index = json.loads(
+        (site.root / "search" / "search_index.json").read_text()
+    )
+    empty = json.dumps({**index, "docs": []})
     opened = {}
     for palette in PALETTES:
         context, watch = open_context(
             browser, palette, permissions=["clipboard-read", "clipboard-write"]
+        )
+        context.route(
+            "**/search/search_index.json",
+            lambda route: route.fulfill(
+                body=empty, content_type="application/json"
+            ),
         )
         opened[palette] = (context, watch, context.new_page())
     yield {
@@ -136,7 +155,8 @@ def _copy(page: Page, block: int) -> str:
         tabs.locator(".tabbed-labels > label").nth(index).click()
     target.evaluate(OPEN_DETAILS)  # a block may sit in a collapsed admonition
     page.evaluate("navigator.clipboard.writeText('')")
-    target.hover()
+    # A real click, as a reader makes it: it moves the pointer over the
+    # block, which is what shows the button.
     target.locator("button.md-code__button").click()
     page.wait_for_function(
         "async () => (await navigator.clipboard.readText()) !== ''"
