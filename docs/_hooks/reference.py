@@ -238,22 +238,56 @@ def _answer(operation: catalog.Operation) -> str:
     )
 
 
-def _errors(operation: catalog.Operation) -> str:
+# The error codes every call can answer with, in the model's order: listed
+# once on the API page, under SHARED_ERRORS_ANCHOR, not under every call.
+SHARED_ERRORS = tuple(
+    c
+    for c in catalog.OPERATIONS[0].errors
+    if all(c in o.errors for o in catalog.OPERATIONS)
+)
+SHARED_ERRORS_ANCHOR = "errors-any-call-can-get"
+
+
+def _error_table(codes: list[str], *, gateway: bool) -> str:
     rows = [
         [
             str(catalog.error(c).status),
             f"[{code(c)}](errors.md#{c.replace('_', '-')})",
             catalog.error(c).meaning,
         ]
-        for c in operation.errors
+        for c in codes
     ]
-    rows += [
-        [str(s), "none", "The gateway in front of the API failed; no body."]
-        for s in catalog.GATEWAY_STATUSES
-    ]
+    if gateway:
+        rows += [
+            [
+                str(s),
+                "none",
+                "The gateway in front of the API failed; no body.",
+            ]
+            for s in catalog.GATEWAY_STATUSES
+        ]
     rows.sort(key=lambda row: int(row[0]))  # stable: the model's order
-    header = ["Status", "error_code", "When"]
-    return f"**Errors**\n\n{table(header, rows)}\n\n"
+    return table(["Status", "error_code", "When"], rows)
+
+
+def _errors(operation: catalog.Operation) -> str:
+    own = [c for c in operation.errors if c not in SHARED_ERRORS]
+    shared = f"[those any call can get](#{SHARED_ERRORS_ANCHOR})"
+    if not own:
+        return f"**Errors**: only {shared}.\n\n"
+    return (
+        f"**Errors**, besides {shared}:\n\n"
+        f"{_error_table(own, gateway=False)}\n\n"
+    )
+
+
+def shared_errors_section() -> str:
+    return (
+        f"## Errors any call can get {{ #{SHARED_ERRORS_ANCHOR} }}\n\n"
+        "Besides the errors listed under each call, any call can be"
+        " answered with these:\n\n"
+        f"{_error_table(list(SHARED_ERRORS), gateway=True)}\n\n"
+    )
 
 
 def _rate_limit(operation: catalog.Operation) -> str:
@@ -336,6 +370,7 @@ def api_page() -> str:
         " the same [error body](#error).\n\n"
         f"{table(['Call', 'What it does', 'Success'], rows)}\n\n"
         + "".join(operation_section(o) for o in catalog.OPERATIONS)
+        + shared_errors_section()
         + "## Objects\n\n"
         + objects
     )

@@ -155,8 +155,22 @@ def test_each_call_is_described_as_the_model_says(built_site, operation):
         assert f"{catalog.RATE_LIMIT_PER_MINUTE} requests a minute" in prose
     found = tables(elements)
 
-    errors = table_rows(found[-1])
-    assert [(r[0], r[1]) for r in errors] == sorted(
+    # Its own errors under it; those every call can get in one shared table,
+    # linked from it. Together: every error the model gives the call.
+    own = [c for c in operation.errors if c not in reference.SHARED_ERRORS]
+    errors = [(r[0], r[1]) for r in table_rows(found[-1])] if own else []
+    assert errors == sorted(
+        [(str(catalog.error(c).status), c) for c in own],
+        key=lambda row: int(row[0]),
+    )
+    links = [a["href"] for e in elements for a in e.find_all("a", href=True)]
+    assert f"#{reference.SHARED_ERRORS_ANCHOR}" in links
+    article = soup_of(built_site, API)
+    (shared,) = tables(section(article, reference.SHARED_ERRORS_ANCHOR))
+    assert sorted(
+        errors + [(r[0], r[1]) for r in table_rows(shared)],
+        key=lambda row: int(row[0]),
+    ) == sorted(
         [(str(catalog.error(c).status), c) for c in operation.errors]
         + [(str(s), "none") for s in catalog.GATEWAY_STATUSES],
         key=lambda row: int(row[0]),
