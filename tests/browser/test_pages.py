@@ -358,7 +358,7 @@ def test_the_theme_starts_on_the_first_interaction(
     visit(page, site.url("manage-webhooks/"), wake=False)
     page.wait_for_timeout(300)
     assert not any("/javascripts/" in url for url in requested), requested
-    assert page.evaluate("typeof window.component$") == "undefined"
+    assert not page.evaluate(browser_support.THEME_STARTED)
     assert page.locator("button.md-code__button").count() == 0
     assert page.locator("article h1").is_visible()
     assert page.locator("article .highlight code").first.is_visible()

@@ -237,6 +237,11 @@ def open_context(
     return context, watch
 
 
+# True once the theme's scripts have run: its bundle sets these globals, and
+# the loader then replays the DOMContentLoaded the theme starts on.
+THEME_STARTED = "() => window.component$ !== undefined"
+
+
 def visit(
     page: Page, url: str, *, settle: bool = False, wake: bool = True
 ) -> int:
@@ -255,11 +260,6 @@ def visit(
     if settle:
         page.wait_for_load_state("networkidle")
     return response.status if response else 0
-
-
-# True once the theme's scripts have run: its bundle sets these globals, and
-# the loader then replays the DOMContentLoaded the theme starts on.
-THEME_STARTED = "() => window.component$ !== undefined"
 
 
 def scheme(page: Page) -> str:
