@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
@@ -216,13 +217,27 @@ def _request_body(operation: catalog.Operation) -> str:
     )
 
 
+# Lines above which an example is collapsed, as Material's own docs collapse
+# long listings: the tracking record's 45 lines (145 highlighted tokens) were
+# the longest block of the API page.
+COLLAPSED_LINES = 30
+
+
+def example_block(value: Any, schema: str, title: str) -> str:
+    """``value`` as a JSON block, collapsed under ``title`` when long."""
+    block = json_block(value, schema)
+    if block.count("\n") <= COLLAPSED_LINES:
+        return block
+    return f'??? example "{title}"\n\n' + textwrap.indent(block, "    ")
+
+
 def _answer(operation: catalog.Operation) -> str:
     status = status_text(operation.success_status)
     if operation.response_schema is None:
         return f"**Answer**: {status}, no body.\n\n"
     name = operation.response_schema
     what = OBJECTS[name][0].lower()
-    link = f"[{what}](#{name.replace('_', '-')})"
+    link = f"[{what}](objects.md#{name.replace('_', '-')})"
     if name == "jwks":
         # An RSA key's modulus is one line of 342 characters: the example
         # key set is a download (the test vector's), not a block.
@@ -232,10 +247,10 @@ def _answer(operation: catalog.Operation) -> str:
             f"({VECTOR_FILE.split('/')[-1]}), the [test"
             " vector's](signing.md#a-test-vector).\n\n"
         )
-    return (
-        f"**Answer**: {status} with {link}.\n\n"
-        f"{json_block(openapi.success_example(operation), name)}\n\n"
+    example = example_block(
+        openapi.success_example(operation), name, "An example answer"
     )
+    return f"**Answer**: {status} with {link}.\n\n{example}\n\n"
 
 
 # The error codes every call can answer with, in the model's order: listed
@@ -321,12 +336,14 @@ def operation_section(operation: catalog.Operation) -> str:
     return text
 
 
-# The objects the calls answer with, each described once on the API page.
+# The objects the calls answer with, each described once, on a page of their
+# own: on the API page they were a quarter of its elements, and the page was
+# the one the phone's Lighthouse run found slow to become responsive.
 OBJECTS: dict[str, tuple[str, str]] = {
     "webhook": ("A webhook", "What the create, get and list calls answer."),
     "webhook_list": (
         "A list of webhooks",
-        "An array of webhooks, as the list call answers.",
+        "An array of [webhooks](#webhook), as the list call answers.",
     ),
     "tracking_info": (
         "Tracking information",
@@ -353,26 +370,65 @@ def api_page() -> str:
         ]
         for o in catalog.OPERATIONS
     ]
-    objects = "\n".join(
-        f"### {title} {{ #{name.replace('_', '-')} }}\n\n{what}\n\n"
-        + (
-            f"{field_table(name)}\n"
-            if "properties" in schemas.SCHEMAS[name]
-            else "An array of the webhook object above.\n"
-        )
-        for name, (title, what) in OBJECTS.items()
-    )
     return (
         "# Webhooks API\n\n"
         "Every call the API serves, at {{ api_base }}. Send JSON bodies"
         " with `Content-Type: application/json`; authenticate with your API"
         f" key in the `{openapi.KEY_HEADER}` header. Every error answers with"
-        " the same [error body](#error).\n\n"
+        " the same [error body](objects.md#error); the"
+        " [API objects](objects.md) page describes each object the calls"
+        " answer with.\n\n"
         f"{table(['Call', 'What it does', 'Success'], rows)}\n\n"
         + "".join(operation_section(o) for o in catalog.OPERATIONS)
         + shared_errors_section()
-        + "## Objects\n\n"
-        + objects
+    )
+
+
+def _object_example(name: str) -> str:
+    """An example of the object, every field set, after its fields."""
+    if name == "webhook_list":
+        return ""  # the webhook's example, in brackets
+    if name == "jwks":  # one key's modulus alone is 342 characters wide
+        file = VECTOR_FILE.split("/")[-1]
+        return f"For example, the [test vector's]({file}) key set."
+    if name == "error":
+        value = openapi.error_example(catalog.error("not_found"))
+    elif name == "webhook":
+        value = openapi.object_example(name, every_field=True)
+    else:
+        (operation, *_) = [
+            o for o in catalog.OPERATIONS if o.response_schema == name
+        ]
+        value = openapi.success_example(operation)
+    return example_block(value, name, "An example")
+
+
+def objects_page() -> str:
+    rows = [
+        [f"[{title}](#{name.replace('_', '-')})", what]
+        for name, (title, what) in OBJECTS.items()
+    ]
+    objects = "\n".join(
+        "\n\n".join(
+            part
+            for part in (
+                f"## {title} {{ #{name.replace('_', '-')} }}",
+                what,
+                field_table(name)
+                if "properties" in schemas.SCHEMAS[name]
+                else "",
+                _object_example(name),
+            )
+            if part
+        )
+        + "\n"
+        for name, (title, what) in OBJECTS.items()
+    )
+    return (
+        "# API objects\n\n"
+        "The objects the [Webhooks API](webhooks-api.md) answers with, field"
+        " by field.\n\n"
+        f"{table(['Object', 'What it is'], rows)}\n\n" + objects
     )
 
 
@@ -610,6 +666,12 @@ PAGES: dict[str, tuple[str, str, Callable[[], str]]] = {
         "Every call: method and path, body fields, answer, errors and the"
         " rate limit.",
         api_page,
+    ),
+    f"{SECTION}/objects.md": (
+        "API objects",
+        "The objects the calls answer with, field by field: a webhook, a"
+        " list of webhooks, tracking information, a key set, an error body.",
+        objects_page,
     ),
     f"{SECTION}/events.md": (
         "Events",

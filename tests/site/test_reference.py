@@ -32,6 +32,7 @@ from tests.support.site import (
 
 GENERATED = reference.generated_pages()
 API = "reference/webhooks-api.md"
+OBJECTS = "reference/objects.md"
 
 
 def soup_of(site: Path, page: str) -> Tag:
@@ -165,6 +166,9 @@ def test_each_call_is_described_as_the_model_says(built_site, operation):
     )
     links = [a["href"] for e in elements for a in e.find_all("a", href=True)]
     assert f"#{reference.SHARED_ERRORS_ANCHOR}" in links
+    if operation.response_schema is not None:  # what it answers with
+        name = operation.response_schema.replace("_", "-")
+        assert f"../objects/#{name}" in links
     article = soup_of(built_site, API)
     (shared,) = tables(section(article, reference.SHARED_ERRORS_ANCHOR))
     assert sorted(
@@ -193,12 +197,24 @@ def test_each_call_is_described_as_the_model_says(built_site, operation):
 
 
 def test_the_objects_the_calls_answer_with_are_described(built_site):
-    article = soup_of(built_site, API)
+    article = soup_of(built_site, OBJECTS)
+    answered = {
+        o.response_schema for o in catalog.OPERATIONS if o.response_schema
+    }
+    assert answered | {"error"} <= set(reference.OBJECTS)
     for name in reference.OBJECTS:
         elements = section(article, name.replace("_", "-"))
         schema = schemas.SCHEMAS[name]
         if "properties" in schema:
             assert field_tables(elements) == expected_tables(schema), name
+        else:  # a list: of the object its items are
+            (item,) = [
+                other
+                for other in reference.OBJECTS
+                if schemas.SCHEMAS[other] == schema["items"]
+            ]
+            links = [a["href"] for e in elements for a in e("a", href=True)]
+            assert f"#{item.replace('_', '-')}" in links, name
 
 
 def test_a_field_added_to_a_schema_appears_everywhere_at_once(monkeypatch):
@@ -216,9 +232,10 @@ def test_a_field_added_to_a_schema_appears_everywhere_at_once(monkeypatch):
     ):
         monkeypatch.setitem(schema["properties"], "attempts", field)
 
-    page = reference.generated_pages()[API]
+    pages = reference.generated_pages()
     row = "| `attempts` | integer | no | How many times a delivery is tried. | `3` |"
-    assert page.count(row) == 3  # create, update, the webhook object
+    assert pages[API].count(row) == 2  # create, update
+    assert pages[OBJECTS].count(row) == 1  # the webhook object
     document = reference.openapi.document()
     assert (
         "attempts"
