@@ -259,14 +259,17 @@ def label_tasks(html: str) -> str:
 
 
 # Pygments wraps each run of spaces between tokens in <span class="w">, which
-# no style colours. The bare spaces read the same and weigh less: fewer
-# elements for the browser to lay out, less HTML in a page's budget.
-WHITESPACE_TOKEN = re.compile(r'<span class="w">([ \t\n]*)</span>')
+# no style colours, and each plain name in <span class="n">, which Material
+# colours --md-code-hl-name-color: the code's own text colour in both
+# palettes (tests/site/test_site.py holds the theme to it). Bare, they read
+# the same and weigh less: fewer elements for the browser to style and lay
+# out (a sixth of a code-heavy page's), less HTML in a page's budget.
+PLAIN_TOKEN = re.compile(r'<span class="[wn]">([^<]*)</span>')
 
 
-def unwrap_whitespace(html: str) -> str:
-    """Code blocks' whitespace tokens as bare text."""
-    return WHITESPACE_TOKEN.sub(r"\1", html)
+def unwrap_plain_tokens(html: str) -> str:
+    """Code blocks' whitespace and plain-name tokens as bare text."""
+    return PLAIN_TOKEN.sub(r"\1", html)
 
 
 def on_config(config: Any, **kwargs: Any) -> None:
@@ -274,7 +277,7 @@ def on_config(config: Any, **kwargs: Any) -> None:
 
 
 def on_page_content(html: str, page: Any, **kwargs: Any) -> str:
-    html = unwrap_whitespace(label_tasks(label_cells(html)))
+    html = unwrap_plain_tokens(label_tasks(label_cells(html)))
     here = page.file.src_uri
     # The glossary pass parses the whole page: remembered on disk (memo.py),
     # keyed on all it reads.

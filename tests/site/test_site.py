@@ -108,3 +108,28 @@ def test_every_link_says_where_it_leads(built_site):
                 where = page.relative_to(built_site)
                 vague.append(f"{where}: {link['href']} reads {text!r}")
     assert vague == []
+
+
+def test_code_s_plain_tokens_are_bare_text_coloured_as_code(built_site):
+    """The build unwraps Pygments' whitespace and plain-name spans
+    (``docs/_hooks/build.py``): invisible only while the theme colours a
+    plain name as the code's own text, in both palettes."""
+    (css,) = (built_site / "assets" / "stylesheets").glob("main.*.min.css")
+    (palette,) = (built_site / "assets" / "stylesheets").glob(
+        "palette.*.min.css"
+    )
+    assert ".highlight .n{color:var(--md-code-hl-name-color)}" in (
+        css.read_text()
+    )
+    for sheet in (css, palette):
+        names = re.findall(
+            r"--md-code-hl-name-color:([^;}]*)", sheet.read_text()
+        )
+        assert names, sheet.name
+        assert set(names) == {"var(--md-code-fg-color)"}, sheet.name
+    extra = (built_site / "stylesheets" / "extra.css").read_text()
+    assert "--md-code-hl-name-color" not in extra
+    assert not re.search(r"\.n(?![\w-])", extra)  # no rule of its own
+    for page in built_site.rglob("*.html"):
+        found = re.findall(r'<span class="[wn]">', page.read_text())
+        assert not found, page.relative_to(built_site)
