@@ -40,7 +40,8 @@ OPENAPI = "openapi.json"
 # Written at the end of the build by the mkdocs-llmstxt plugin.
 LLMS = ("llms.txt", "llms-full.txt")
 # The test vector's key set, written beside the Reference pages.
-VECTOR_FILE = f"{SECTION}/test-vector-jwks.json"
+VECTOR_NAME = "test-vector-jwks.json"
+VECTOR_FILE = f"{SECTION}/{VECTOR_NAME}"
 LONG_EXAMPLE = 24  # characters; longer examples are left to the JSON blocks
 
 
@@ -75,8 +76,13 @@ def status_text(status: int) -> str:
     return code(f"{status} {HTTPStatus(status).phrase}")
 
 
+def slug(name: str) -> str:
+    """The heading id a model name (``tracking_info``) gets on a page."""
+    return name.replace("_", "-")
+
+
 def anchor(operation: catalog.Operation) -> str:
-    return operation.operation_id.replace("_", "-")
+    return slug(operation.operation_id)
 
 
 def call(operation: catalog.Operation) -> str:
@@ -237,14 +243,14 @@ def _answer(operation: catalog.Operation) -> str:
         return f"**Answer**: {status}, no body.\n\n"
     name = operation.response_schema
     what = OBJECTS[name][0].lower()
-    link = f"[{what}](objects.md#{name.replace('_', '-')})"
+    link = f"[{what}](objects.md#{slug(name)})"
     if name == "jwks":
         # An RSA key's modulus is one line of 342 characters: the example
         # key set is a download (the test vector's), not a block.
         return (
             f"**Answer**: {status} with {link}, such as"
-            f" [`{VECTOR_FILE.split('/')[-1]}`]"
-            f"({VECTOR_FILE.split('/')[-1]}), the [test"
+            f" [`{VECTOR_NAME}`]"
+            f"({VECTOR_NAME}), the [test"
             " vector's](signing.md#a-test-vector).\n\n"
         )
     example = example_block(
@@ -267,7 +273,7 @@ def _error_table(codes: list[str], *, gateway: bool) -> str:
     rows = [
         [
             str(catalog.error(c).status),
-            f"[{code(c)}](errors.md#{c.replace('_', '-')})",
+            f"[{code(c)}](errors.md#{slug(c)})",
             catalog.error(c).meaning,
         ]
         for c in codes
@@ -389,8 +395,7 @@ def _object_example(name: str) -> str:
     if name == "webhook_list":
         return ""  # the webhook's example, in brackets
     if name == "jwks":  # one key's modulus alone is 342 characters wide
-        file = VECTOR_FILE.split("/")[-1]
-        return f"For example, the [test vector's]({file}) key set."
+        return f"For example, the [test vector's]({VECTOR_NAME}) key set."
     if name == "error":
         value = openapi.error_example(catalog.error("not_found"))
     elif name == "webhook":
@@ -403,32 +408,25 @@ def _object_example(name: str) -> str:
     return example_block(value, name, "An example")
 
 
+def _object_section(name: str, title: str, what: str) -> str:
+    fields = field_table(name) if "properties" in schemas.SCHEMAS[name] else ""
+    parts = [f"## {title} {{ #{slug(name)} }}", what, fields]
+    return "\n\n".join(p for p in [*parts, _object_example(name)] if p)
+
+
 def objects_page() -> str:
     rows = [
-        [f"[{title}](#{name.replace('_', '-')})", what]
+        [f"[{title}](#{slug(name)})", what]
         for name, (title, what) in OBJECTS.items()
     ]
-    objects = "\n".join(
-        "\n\n".join(
-            part
-            for part in (
-                f"## {title} {{ #{name.replace('_', '-')} }}",
-                what,
-                field_table(name)
-                if "properties" in schemas.SCHEMAS[name]
-                else "",
-                _object_example(name),
-            )
-            if part
-        )
-        + "\n"
-        for name, (title, what) in OBJECTS.items()
-    )
+    sections = [_object_section(n, *about) for n, about in OBJECTS.items()]
     return (
         "# API objects\n\n"
         "The objects the [Webhooks API](webhooks-api.md) answers with, field"
         " by field.\n\n"
-        f"{table(['Object', 'What it is'], rows)}\n\n" + objects
+        f"{table(['Object', 'What it is'], rows)}\n\n"
+        + "\n\n".join(sections)
+        + "\n"
     )
 
 
@@ -457,7 +455,7 @@ def payloads_page() -> str:
     for event in catalog.EVENTS:
         name = f"delivery_{event.value}"
         sections.append(
-            f"## {event.name} {{ #{event.value.replace('_', '-')} }}\n\n"
+            f"## {event.name} {{ #{slug(event.value)} }}\n\n"
             f"`{event.value}`: {event.trigger}\n\n"
             f"{field_table(name)}\n\n"
             f"{json_block(payloads.sample_delivery(event.value), name)}\n"
@@ -515,7 +513,7 @@ This key set, key id, timestamp and body give this signature: a verifier
 that accepts it, and refuses the body changed by one byte, checks signatures
 the way the platform makes them.
 
-- Key set: [`{VECTOR_FILE.split("/")[-1]}`]({VECTOR_FILE.split("/")[-1]}), one
+- Key set: [`{VECTOR_NAME}`]({VECTOR_NAME}), one
   RSA key (its modulus alone is {len(VECTOR_JWKS["keys"][0]["n"])} characters
   long, so it is a download)
 - Key id: `{VECTOR_JWKS["keys"][0]["kid"]}`
@@ -619,7 +617,7 @@ def errors_page() -> str:
     rows = [
         [
             str(e.status),
-            f"`{e.error_code}`{{ #{e.error_code.replace('_', '-')} }}"
+            f"`{e.error_code}`{{ #{slug(e.error_code)} }}"
             f" ({code(e.error_type)})",
             e.meaning,
             e.what_to_do,
