@@ -365,7 +365,10 @@ def test_the_theme_starts_on_the_first_interaction(
 
     FIRST_MOVES[move](page)
     page.wait_for_function(browser_support.THEME_STARTED)
-    assert page.locator("button.md-code__button").count() > 0
+    # The theme mounts its components after its bundle has run, so the
+    # buttons may come a moment after ``component$`` exists: wait for them
+    # (a timeout fails the test) rather than count at once.
+    page.locator("button.md-code__button").first.wait_for(state="attached")
     assert watch.errors == []
 
 
