@@ -519,17 +519,20 @@ def main() -> None:
     except InboxUnavailableError as error:
         raise SystemExit(f"the inbox cannot be opened: {error}") from None
     where = INBOX_PATH if isinstance(inbox, Inbox) else "the database"
-    if sys.argv[1:] == ["status"]:
-        print(json.dumps(inbox.counts()))
-    elif sys.argv[1:] == ["requeue"]:
-        print(f"{inbox.requeue_parked()} parked deliveries queued again")
-    elif sys.argv[1:]:
-        raise SystemExit("usage: python inbox.py [status | requeue]")
-    else:
-        try:
-            work(inbox, HANDLERS)
-        except KeyboardInterrupt:
-            log.info("worker stopped; what is pending stays in %s", where)
+    try:
+        if sys.argv[1:] == ["status"]:
+            print(json.dumps(inbox.counts()))
+        elif sys.argv[1:] == ["requeue"]:
+            print(f"{inbox.requeue_parked()} parked deliveries queued again")
+        elif sys.argv[1:]:
+            raise SystemExit("usage: python inbox.py [status | requeue]")
+        else:
+            try:
+                work(inbox, HANDLERS)
+            except KeyboardInterrupt:
+                log.info("worker stopped; what is pending stays in %s", where)
+    finally:
+        inbox.close()  # the database connections, before the process ends
 
 
 if __name__ == "__main__":

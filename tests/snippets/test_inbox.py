@@ -388,6 +388,36 @@ def test_running_the_module_works_the_inbox_until_ctrl_c(
     assert f"worker stopped; what is pending stays in {where}" in caplog.text
 
 
+@pytest.mark.parametrize(
+    "command", [["status"], ["requeue"], ["bogus"], []], ids=repr
+)
+def test_running_the_module_closes_the_inbox_when_it_ends(
+    any_inbox, monkeypatch, run_main, command
+):
+    """However the command ends (done, a usage error, Ctrl-C), it leaves no
+    connection open on the inbox behind it."""
+    in_the_environment(any_inbox, monkeypatch)
+    any_inbox.open().close()  # the table, before the count
+    assert any_inbox.connections() == 0
+    pause = time.sleep
+
+    def interrupt(seconds):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("time.sleep", interrupt)
+    monkeypatch.setattr(sys, "argv", ["inbox", *command])
+
+    with contextlib.suppress(SystemExit):
+        run_main("snippets.inbox")
+
+    # PostgreSQL ends a session's server process a moment after its client
+    # hangs up; a connection left open stays.
+    deadline = time.monotonic() + 5
+    while any_inbox.connections() and time.monotonic() < deadline:
+        pause(0.05)
+    assert any_inbox.connections() == 0
+
+
 def test_running_the_module_with_status_prints_the_counts(
     any_inbox, monkeypatch, run_main, capsys
 ):

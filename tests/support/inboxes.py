@@ -101,6 +101,24 @@ class InboxUnderTest:
             for key, full, got, took, state, times in self.query(sql)
         ]
 
+    def connections(self) -> int:
+        """How many connections are open on the inbox: this process's file
+        handles on the SQLite file, or every session of the PostgreSQL
+        database but the one asking."""
+        if self.kind == "sqlite":
+            fds = Path("/proc/self/fd")
+            target = os.path.realpath(self.location)
+            return sum(
+                1
+                for fd in fds.iterdir()
+                if os.path.realpath(fd) == target  # a closed fd: itself
+            )
+        [(count,)] = self.query(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return count
+
     def close(self) -> None:
         for box in self.opened:
             box.close()
