@@ -103,8 +103,8 @@ class InboxUnderTest:
 
     def connections(self) -> int:
         """How many connections are open on the inbox: this process's file
-        handles on the SQLite file, or every session of the PostgreSQL
-        database but the one asking."""
+        handles on the SQLite file, or every client's session on the
+        PostgreSQL database but the one asking."""
         if self.kind == "sqlite":
             fds = Path("/proc/self/fd")
             target = os.path.realpath(self.location)
@@ -116,6 +116,7 @@ class InboxUnderTest:
         [(count,)] = self.query(
             "SELECT count(*) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"  # not autovacuum
         )
         return count
 
