@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from typing import Any, Protocol
 
 from jsonschema import Draft202012Validator
@@ -519,7 +519,7 @@ def main() -> None:
     except InboxUnavailableError as error:
         raise SystemExit(f"the inbox cannot be opened: {error}") from None
     where = INBOX_PATH if isinstance(inbox, Inbox) else "the database"
-    try:
+    with closing(inbox):  # however the command ends
         if sys.argv[1:] == ["status"]:
             print(json.dumps(inbox.counts()))
         elif sys.argv[1:] == ["requeue"]:
@@ -531,8 +531,6 @@ def main() -> None:
                 work(inbox, HANDLERS)
             except KeyboardInterrupt:
                 log.info("worker stopped; what is pending stays in %s", where)
-    finally:
-        inbox.close()  # the database connections, before the process ends
 
 
 if __name__ == "__main__":

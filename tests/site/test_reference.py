@@ -167,7 +167,7 @@ def test_each_call_is_described_as_the_model_says(built_site, operation):
     links = [a["href"] for e in elements for a in e.find_all("a", href=True)]
     assert f"#{reference.SHARED_ERRORS_ANCHOR}" in links
     if operation.response_schema is not None:  # what it answers with
-        name = operation.response_schema.replace("_", "-")
+        name = reference.slug(operation.response_schema)
         assert f"../objects/#{name}" in links
     article = soup_of(built_site, API)
     (shared,) = tables(section(article, reference.SHARED_ERRORS_ANCHOR))
@@ -203,7 +203,7 @@ def test_the_objects_the_calls_answer_with_are_described(built_site):
     }
     assert answered | {"error"} <= set(reference.OBJECTS)
     for name in reference.OBJECTS:
-        elements = section(article, name.replace("_", "-"))
+        elements = section(article, reference.slug(name))
         schema = schemas.SCHEMAS[name]
         if "properties" in schema:
             assert field_tables(elements) == expected_tables(schema), name
@@ -214,7 +214,7 @@ def test_the_objects_the_calls_answer_with_are_described(built_site):
                 if schemas.SCHEMAS[other] == schema["items"]
             ]
             links = [a["href"] for e in elements for a in e("a", href=True)]
-            assert f"#{item.replace('_', '-')}" in links, name
+            assert f"#{reference.slug(item)}" in links, name
 
 
 def test_a_field_added_to_a_schema_appears_everywhere_at_once(monkeypatch):
@@ -365,13 +365,13 @@ def test_the_error_codes_page_is_the_catalog(built_site):
         for e in catalog.ERRORS
     ]
     for error in catalog.ERRORS:  # the API page links each code here
-        assert article.find(id=error.error_code.replace("_", "-")), error
+        assert article.find(id=reference.slug(error.error_code)), error
 
 
 @pytest.mark.parametrize("event", catalog.EVENTS, ids=lambda e: e.value)
 def test_the_payloads_page_shows_each_delivery(built_site, event):
     article = soup_of(built_site, "reference/payloads.md")
-    elements = section(article, event.value.replace("_", "-"))
+    elements = section(article, reference.slug(event.value))
     schema = schemas.SCHEMAS[f"delivery_{event.value}"]
     assert field_tables(elements) == expected_tables(schema)
     [block] = [e for e in elements if e.get("data-schema")]
