@@ -417,14 +417,23 @@ def test_a_client_that_hangs_up_mid_body_is_one_log_line(stack: Stack):
     body = json.dumps(sample_delivery("batch")).encode()
     data = request("POST", "/webhooks", signed(body), body)[:-10]
 
-    assert (
-        answer(stack.app.port, Hostile("", "", data, hang_up=True)) == "closed"
-    )
-
-    deadline = time.monotonic() + 10
-    while "hung up" not in stack.app.output()[len(before) :]:
-        assert time.monotonic() < deadline, stack.app.output()[len(before) :]
-        time.sleep(0.05)
+    # gunicorn's threaded worker may close a hung-up connection before the
+    # app sees it, logging that at debug level only (gthread.py: "Ignored
+    # premature client disconnection", "Ignoring connection reset"): a hang-up
+    # is then no line at all. So up to three hang-ups, until one reaches the
+    # app; each may leave at most its one line.
+    for _ in range(3):
+        assert (
+            answer(stack.app.port, Hostile("", "", data, hang_up=True))
+            == "closed"
+        )
+        deadline = time.monotonic() + 10
+        while "hung up" not in stack.app.output()[len(before) :]:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        else:
+            break
     time.sleep(0.2)
     new = [
         line
