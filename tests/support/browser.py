@@ -20,6 +20,7 @@ import functools
 import gzip
 import os
 import shutil
+import sys
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -128,6 +129,16 @@ class _GzipSiteHandler(_SiteHandler):
         self.wfile.write(body)
 
 
+class _SiteServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A browser that drops a request it no longer needs (a page left
+        while its files still load) is no error: a static host shrugs it off.
+        Anything else is printed with its stack, as the base class does."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 @dataclass
 class Site:
     """The built site as served: its base URL and the pages its sitemap
@@ -167,7 +178,7 @@ def serve_site(site_dir: Path, *, compress: bool = False) -> Iterator[Site]:
     prefix = urlsplit(site_url).path or "/"
     base = _GzipSiteHandler if compress else _SiteHandler
     handler = type("Handler", (base,), {"prefix": prefix})
-    server = ThreadingHTTPServer(
+    server = _SiteServer(
         ("127.0.0.1", 0), functools.partial(handler, directory=str(site_dir))
     )
     thread = threading.Thread(
