@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,8 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import pytest
+
+from tests.support.paths import ROOT, SNIPPETS
 
 if TYPE_CHECKING:
     from tests.support import postgres
@@ -84,6 +87,45 @@ def fake_api(api_key: str) -> Iterator[FakeApi]:
 
 def _needs_site(item: pytest.Item) -> bool:
     return "built_site" in getattr(item, "fixturenames", ())
+
+
+def _proves_coverage(item: pytest.Item) -> bool:
+    """Whether ``item`` counts towards the 100% coverage of ``snippets/``.
+
+    Only the snippets' own tests do (``tests/snippets/``, and the tests the
+    testing page's example holds): every line of an example is run by the
+    tests named after it. The site, tool, browser and load tests run no line
+    those do not; they run untraced (``pytest_runtest_call`` below).
+    """
+    if item.get_closest_marker("browser") or item.get_closest_marker("load"):
+        return False
+    return item.path.is_relative_to(SNIPPETS) or item.path.is_relative_to(
+        ROOT / "tests" / "snippets"
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Run a test that does not count towards coverage with no tracer.
+
+    Tracing makes Python code a third slower or more. pytest-cov's own
+    ``no_cover`` marker does not stop it under pytest-xdist: each worker
+    also starts the controller's coverage at start-up, and pausing the
+    worker's own resumes that one underneath. Setting no trace function,
+    for this thread and for threads the test starts, stops any tracer;
+    coverage's tracer takes over again when set back.
+    """
+    tracer = sys.gettrace()
+    if tracer is None or _proves_coverage(item):
+        return (yield)
+    for_threads = threading.gettrace()
+    sys.settrace(None)
+    threading.settrace(None)  # type: ignore[arg-type]
+    try:
+        return (yield)
+    finally:
+        threading.settrace(for_threads)  # type: ignore[arg-type]
+        sys.settrace(tracer)
 
 
 def pytest_collection_modifyitems(
