@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import Site, require_chromium, serve_site
+from tests.support.browser import (
+    NO_NETWORK,
+    Site,
+    require_chromium,
+    serve_site,
+)
 
 
 @pytest.fixture(scope="session", name="chromium_path")
@@ -20,8 +25,12 @@ def launch_args_fixture(
     browser_type_launch_args: dict, chromium_path: str
 ) -> dict:
     """pytest-playwright's launch arguments, pointed at the system's
-    Chromium."""
-    return {**browser_type_launch_args, "executable_path": chromium_path}
+    Chromium, which reaches nothing beyond 127.0.0.1."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": chromium_path,
+        "proxy": NO_NETWORK,
+    }
 
 
 @pytest.fixture(scope="session", name="site")

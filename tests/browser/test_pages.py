@@ -14,7 +14,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import pytest
 from bs4 import BeautifulSoup
 from mkdocs.config import load_config
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Request
 
 from tests.support import browser as browser_support
 from tests.support.browser import (
@@ -52,6 +52,42 @@ def reader(browser: Browser) -> Iterator[tuple[Page, Watch]]:
     yield page, watch
     context.close()
     assert watch.offsite == [], f"requests left 127.0.0.1: {watch.offsite}"
+
+
+OFFSITE = "http://example.com/pixel.gif"
+# A file asked for from elsewhere: by the page, and by a worker it starts.
+ASK_ELSEWHERE = """url => {
+    const img = document.createElement('img');
+    img.src = url + '?page';
+    document.body.append(img);
+    const code = `fetch('${url}?worker').catch(() => {})`;
+    new Worker(URL.createObjectURL(new Blob([code])));
+}"""
+
+
+def test_a_request_that_would_leave_the_machine_fails_and_is_recorded(
+    browser: Browser, site: Site
+) -> None:
+    """What every check above relies on: nothing reaches beyond 127.0.0.1,
+    and each attempt is on record."""
+    context, watch = open_context(browser, "light")
+    page = context.new_page()
+    visit(page, site.pages[0], wake=False)
+    failed: dict[str, str | None] = {}  # url: why
+
+    def on_failed(request: Request) -> None:
+        failed[request.url] = request.failure
+
+    context.on("requestfailed", on_failed)
+    page.evaluate(ASK_ELSEWHERE, OFFSITE)
+    wanted = [f"{OFFSITE}?page", f"{OFFSITE}?worker"]
+    deadline = time.monotonic() + 10
+    while sorted(failed) != wanted and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    context.close()
+    # Refused by the browser's own proxy rule, not by the lack of a network.
+    assert failed == dict.fromkeys(wanted, "net::ERR_PROXY_CONNECTION_FAILED")
+    assert sorted(watch.offsite) == wanted
 
 
 def test_the_site_is_published_at_its_site_url(
