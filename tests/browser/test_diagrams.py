@@ -77,36 +77,46 @@ def _url(site: Site, page: str) -> str:
 
 
 @pytest.mark.parametrize("palette", list(PALETTES))
-@pytest.mark.parametrize("width", WIDTHS)
 def test_every_diagram_is_drawn_readably(
-    browser: Browser, site: Site, palette: str, width: int
+    browser: Browser, site: Site, palette: str
 ) -> None:
+    """Each page with a diagram is loaded once per palette and measured at
+    each width: the window is resized, as a reader turns a tablet, instead
+    of the page being loaded again."""
     expected = _pages_with_diagrams()
     assert set().union(*expected.values()) == set(diagrams.DIAGRAMS)
-    context, watch = open_context(
-        browser, palette, viewport={"width": width, "height": 900}
-    )
+    context, watch = open_context(browser, palette)
     page = context.new_page()
     problems = []
     for doc, names in expected.items():
+        page.set_viewport_size({"width": WIDTHS[0], "height": 900})
         # Drawn without the theme's script: no interaction needed.
         visit(page, _url(site, doc), wake=False)
         assert scheme(page) == PALETTES[palette], doc
-        drawn = page.evaluate(MEASURE)
-        assert [d["name"] for d in drawn] == names, doc
-        for d in drawn:
-            where = f"{doc} {d['name']} ({palette}, {width} px)"
-            if d["width"] < 100 or d["height"] < 100 or d["texts"] < 5:
-                problems.append(f"{where}: drawn {d}")
-            if d["left"] < -1 or d["right"] < -1:
-                problems.append(f"{where}: wider than the column {d}")
-            if d["smallest"] < MIN_TEXT_PX:
-                problems.append(f"{where}: text at {d['smallest']:.1f} px")
-            if d["contrast"] < MIN_CONTRAST:
-                problems.append(f"{where}: contrast {d['contrast']:.2f}")
-            if len(d["caption"]) < 80 or not d["label"]:
-                problems.append(f"{where}: no text alternative {d}")
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            drawn = page.evaluate(MEASURE)
+            assert [d["name"] for d in drawn] == names, doc
+            problems += _problems(drawn, f"{doc} ({palette}, {width} px)")
     context.close()
     assert watch.offsite == [], f"requests left 127.0.0.1: {watch.offsite}"
     assert watch.errors == [], watch.errors
     assert problems == [], "\n".join(problems)
+
+
+def _problems(drawn: list[dict], where: str) -> list[str]:
+    """What is wrong with the diagrams measured on one page."""
+    problems = []
+    for d in drawn:
+        here = f"{where} {d['name']}"
+        if d["width"] < 100 or d["height"] < 100 or d["texts"] < 5:
+            problems.append(f"{here}: drawn {d}")
+        if d["left"] < -1 or d["right"] < -1:
+            problems.append(f"{here}: wider than the column {d}")
+        if d["smallest"] < MIN_TEXT_PX:
+            problems.append(f"{here}: text at {d['smallest']:.1f} px")
+        if d["contrast"] < MIN_CONTRAST:
+            problems.append(f"{here}: contrast {d['contrast']:.2f}")
+        if len(d["caption"]) < 80 or not d["label"]:
+            problems.append(f"{here}: no text alternative {d}")
+    return problems
