@@ -57,10 +57,6 @@ START_AXE = """options => {
         error => { window.__axe = {error: String(error)}; });
 }"""
 AXE_DONE = "() => window.__axe !== undefined"
-OPEN_DETAILS = """el => {
-    for (let d = el.closest('details'); d; d = d.parentElement.closest('details'))
-        d.open = true;
-}"""
 OVERFLOWING_TABLES = """() => [...document.querySelectorAll(
     '.md-typeset__scrollwrap, .md-typeset__table')]
     .filter(e => e.scrollWidth > e.clientWidth + 1)
@@ -139,29 +135,41 @@ def _describe(violation: dict) -> str:
     return f"{violation['id']} ({violation['impact']}): {violation['help']} at {targets}"
 
 
+# Make the block visible as a reader would find it, in one call: bring its tab
+# to the front (a click on the tab's label), open any collapsed admonition
+# around it, and empty the clipboard.
+REVEAL = """async block => {
+    const tab = block.closest('.tabbed-block');
+    if (tab) {
+        const index = [...tab.parentElement.children].indexOf(tab);
+        const set = tab.closest('.tabbed-set');
+        set.querySelectorAll(':scope > .tabbed-labels > label')[index].click();
+    }
+    for (let d = block.closest('details'); d;
+         d = d.parentElement.closest('details'))
+        d.open = true;
+    await navigator.clipboard.writeText('');
+}"""
+# What the clipboard holds once the copy lands (10 s at most).
+COPIED = """async () => {
+    for (let waited = 0; waited < 10000; waited += 20) {
+        const text = await navigator.clipboard.readText();
+        if (text !== '') return text;
+        await new Promise(resolve => setTimeout(resolve, 20));
+    }
+    return '';
+}"""
+
+
 def _copy(page: Page, block: int) -> str:
     """Click the copy button of the page's ``block``-th Python block; the
     clipboard."""
-    python = page.locator(".language-python.highlight")
-    target = python.nth(block)
-    tab = target.locator(
-        "xpath=ancestor::div[contains(@class,'tabbed-block')][1]"
-    )
-    if tab.count():  # bring its tab to the front first
-        index = tab.evaluate("b => [...b.parentElement.children].indexOf(b)")
-        tabs = tab.locator(
-            "xpath=ancestor::div[contains(@class,'tabbed-set')][1]"
-        )
-        tabs.locator(".tabbed-labels > label").nth(index).click()
-    target.evaluate(OPEN_DETAILS)  # a block may sit in a collapsed admonition
-    page.evaluate("navigator.clipboard.writeText('')")
+    target = page.locator(".language-python.highlight").nth(block)
+    target.evaluate(REVEAL)
     # A real click, as a reader makes it: it moves the pointer over the
     # block, which is what shows the button.
     target.locator("button.md-code__button").click()
-    page.wait_for_function(
-        "async () => (await navigator.clipboard.readText()) !== ''"
-    )
-    return page.evaluate("navigator.clipboard.readText()")
+    return page.evaluate(COPIED)
 
 
 def _check_copy_buttons(page: Page, site: Site, doc: str) -> None:
