@@ -57,12 +57,14 @@ from urllib.parse import urlsplit
 
 import yaml
 from mkdocs.config import load_config
-from playwright.sync_api import Request, Route, sync_playwright
+from playwright.sync_api import Request, sync_playwright
 
 from tests.support import load, postgres
 from tests.support.browser import (
     INSTALL_HINT,
+    NO_NETWORK,
     find_chromium,
+    open_context,
     serve_site,
     visit,
 )
@@ -292,18 +294,15 @@ def page_weights(chromium: str, pages: list[str], base: str) -> list[Weight]:
     context, once the reader has made a first move."""
     weights = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium)
+        browser = playwright.chromium.launch(
+            executable_path=chromium, proxy=NO_NETWORK
+        )
         for url in pages:
             weight = Weight(page=url.removeprefix(base) or "(home)")
-            context = browser.new_context(color_scheme="light")
+            # Watched as the browser tests watch a page: what it asks of
+            # other hosts is recorded (and never sent).
+            context, watch = open_context(browser, "light")
             bodies: dict[str, bytes] = {}
-
-            def guard(route: Route, weight: Weight = weight) -> None:
-                if urlsplit(route.request.url).hostname == "127.0.0.1":
-                    route.continue_()
-                else:
-                    weight.offsite.append(route.request.url)
-                    route.abort("blockedbyclient")
 
             def record(
                 request: Request, bodies: dict[str, bytes] = bodies
@@ -313,13 +312,13 @@ def page_weights(chromium: str, pages: list[str], base: str) -> list[Weight]:
                 if response and response.ok and path.endswith(WEIGHED):
                     bodies[request.url] = response.body()
 
-            context.route("**/*", guard)
             context.on("requestfinished", record)
             page = context.new_page()
             # The theme's scripts and the search worker count too: they
             # load on the reader's first interaction, which visit() makes.
             visit(page, url, settle=True)
             context.close()
+            weight.offsite = list(watch.offsite)
             weight.files = len(bodies)
             weight.raw = sum(len(b) for b in bodies.values())
             for url, body in bodies.items():
