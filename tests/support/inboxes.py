@@ -38,6 +38,8 @@ from snippets.payloads import sample_delivery
 from tests.support.paths import ROOT
 
 KINDS = ("sqlite", "postgresql")
+# Tests stub time.sleep to stop the inbox's worker; waits here must not.
+_pause = time.sleep
 ROWS = (
     "SELECT resource_type, state, attempts, times_received, last_error"
     " FROM deliveries ORDER BY received_at, id"
@@ -101,10 +103,21 @@ class InboxUnderTest:
             for key, full, got, took, state, times in self.query(sql)
         ]
 
-    def connections(self) -> int:
+    def connections(self, settle: float = 5) -> int:
         """How many connections are open on the inbox: this process's file
         handles on the SQLite file, or every client's session on the
-        PostgreSQL database but the one asking."""
+        PostgreSQL database but the one asking.
+
+        PostgreSQL ends a session's server process a moment after its client
+        hangs up, so a count above zero is taken again until it reaches zero
+        or ``settle`` seconds pass; a connection left open stays counted.
+        """
+        deadline = time.monotonic() + settle
+        while (count := self._connections()) and time.monotonic() < deadline:
+            _pause(0.05)
+        return count
+
+    def _connections(self) -> int:
         if self.kind == "sqlite":
             fds = Path("/proc/self/fd")
             target = os.path.realpath(self.location)
