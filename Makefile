@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 UV := .cache/uv/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
-PYTEST := $(BIN)/pytest -n auto --dist loadgroup
+PYTEST := $(BIN)/pytest -n auto --dist load
 
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 # MkDocs 1.6 and Material print banners about MkDocs 2; these silence them.

@@ -195,6 +195,24 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared / "site"
 
 
+@pytest.fixture
+def port_5000(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """Port 5000, the one the pages' receivers take, for this test alone.
+
+    A test that runs a page's command as written needs it; under
+    pytest-xdist another worker's such test waits on a lock in the workers'
+    shared temporary folder (``fcntl``, as for ``built_site``). A lock,
+    rather than an ``xdist_group`` marker, lets pytest-xdist hand out tests
+    in contiguous runs (``--dist load``): grouping any test meant
+    scheduling every test alone, and a module's tests then alternated
+    between the workers, each setting up the module's fixtures again.
+    """
+    shared = tmp_path_factory.getbasetemp().parent
+    with (shared / "port-5000.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield 5000
+
+
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[postgres.Cluster]:
     """A throwaway PostgreSQL cluster, started once per test process (the

@@ -18,8 +18,6 @@ import shlex
 import time
 from contextlib import ExitStack
 
-import pytest
-
 from docs._hooks import build
 from snippets import settings
 from tests.support import shell
@@ -70,7 +68,7 @@ def _leave_running(
     if "--local-keys" not in words:
         return  # the step to a real account: no key pair
     running.enter_context(background(reader, *words[1:], env=env))
-    _wait_for_port(5000)
+    _wait_for_port(5000)  # the port_5000 fixture holds it for the test
 
 
 def _follow(
@@ -101,8 +99,9 @@ def _follow(
     return result.stdout
 
 
-@pytest.mark.xdist_group("port-5000")  # the port the page's receiver takes
-def test_the_quickstart_works_as_written(built_site, tmp_path, http_api):
+def test_the_quickstart_works_as_written(
+    built_site, tmp_path, http_api, port_5000
+):
     site = BuiltSite(built_site)
     reader = Reader(built_site, tmp_path / "newcomer")
     for match in build.DOWNLOAD.finditer(raw_markdown(PAGE)):

@@ -95,12 +95,11 @@ def test_running_the_module_serves_on_loopback_port_5000(
     assert started == {"host": "127.0.0.1", "port": 5000}
 
 
-@pytest.mark.xdist_group("port-5000")
-def test_the_download_serves_as_the_page_says(reader):
+def test_the_download_serves_as_the_page_says(reader, port_5000):
     """``python endpoint.py`` (port 5000), in a folder holding the download;
     if something else holds port 5000, the same app on another port."""
     reader.download("endpoint.py")
-    port = 5000 if _free(5000) else free_port()
+    port = port_5000 if _free(port_5000) else free_port()
     command = (
         ["endpoint.py"]
         if port == 5000

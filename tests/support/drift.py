@@ -270,7 +270,7 @@ def run_tests(
     env.setdefault("DOCS_BUILD_CACHE", str(ROOT / ".cache" / "build"))
     shutil.rmtree(basetemp, ignore_errors=True)
     command = [sys.executable, "-m", "pytest", "-q", "-rfE", "-n", workers]
-    command += ["--dist", "loadgroup"]
+    command += ["--dist", "load"]
     command += ["-p", "no:cacheprovider", "-m", "not browser and not load"]
     command += [f"--basetemp={basetemp}", "--no-cov", *selection]
     result = subprocess.run(
