@@ -123,7 +123,12 @@ class Cluster:
         """A new, empty database; its URL."""
         name = f"test_{os.getpid()}_{next(self._names)}"
         with psycopg.connect(self.url(), autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
+            # Copying the template's files is a third faster than writing
+            # them through the WAL (the default since PostgreSQL 15, which
+            # added the choice), and the cluster does not sync them.
+            copy = admin.info.server_version >= 150000
+            strategy = " STRATEGY = FILE_COPY" if copy else ""
+            admin.execute(f'CREATE DATABASE "{name}"{strategy}')
         return self.url(name)
 
     def psql(self, url: str, script: str) -> subprocess.CompletedProcess[str]:
