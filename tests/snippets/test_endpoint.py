@@ -102,7 +102,7 @@ def test_the_download_serves_as_the_page_says(reader, port_5000):
     port = port_5000 if _free(port_5000) else free_port()
     command = (
         ["endpoint.py"]
-        if port == 5000
+        if port == port_5000
         else ["-c", f"import endpoint; endpoint.app.run('127.0.0.1', {port})"]
     )
     with reader.serve(sys.executable, *command, port=port) as server:

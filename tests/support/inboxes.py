@@ -12,7 +12,6 @@ environment, as ``open_inbox()`` reads it.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import sqlite3
@@ -21,7 +20,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -89,18 +88,18 @@ class InboxUnderTest:
         """Every row as the rule for repeats sees it, in the order stored."""
         if self.kind == "sqlite":
             sql = (
-                "SELECT news_key, full, received_at, claimed_at, state,"
-                " times_received FROM deliveries ORDER BY id"
+                "SELECT news_key, full, claimed_at, state, times_received"
+                " FROM deliveries ORDER BY id"
             )
         else:
             sql = (
                 "SELECT news_key, carries_news, extract(epoch FROM"
-                " received_at), extract(epoch FROM claimed_at), state,"
-                " times_received FROM deliveries ORDER BY id"
+                " claimed_at), state, times_received FROM deliveries"
+                " ORDER BY id"
             )
         return [
-            Row(key, bool(full), float(got), float(took or 0), state, times)
-            for key, full, got, took, state, times in self.query(sql)
+            Row(key, bool(full), float(took or 0), state, times)
+            for key, full, took, state, times in self.query(sql)
         ]
 
     def connections(self, settle: float = 5) -> int:
@@ -142,7 +141,6 @@ class InboxUnderTest:
 class Row:
     key: str
     carries_news: bool
-    received_at: float
     claimed_at: float
     state: str
     times_received: int
@@ -234,6 +232,15 @@ def send_through(
     return sent
 
 
+def answered_before(taken: float, answers: Iterable[float | None]) -> bool:
+    """Whether every attempt to send a delivery was answered before
+    ``taken``, so that a row it stored was stored before then: all the clocks
+    can prove, since a store happens after its request is sent and before it
+    is answered. ``None``: the connection was cut, and its store could have
+    happened at any time."""
+    return not any(at is None or at >= taken for at in answers)
+
+
 def rule_problems(
     deliveries: list[dict[str, Any]],
     rows: list[Row],
@@ -245,10 +252,9 @@ def rule_problems(
     processed once, a thin one once per row, and a new row for a thin
     repeat only once its twin was claimed.
 
-    For the last, only what the clocks prove (as in ``load.py``): a row is
-    stored before its request is answered. A row's ``received_at`` is read
-    by the receiver just before its statement runs, so it can precede a
-    claim that ran first; the answer cannot.
+    For the last, only what the clocks prove (:func:`answered_before`). A
+    row's ``received_at`` is read by the receiver just before its statement
+    runs, so it can precede a claim that ran first; the answer cannot.
     """
     by_key: dict[str, list[Row]] = {}
     for row in rows:
@@ -274,13 +280,8 @@ def rule_problems(
             problems.append(
                 f"{key}: {len(twins)} rows, {processed[key]} times"
             )
-        for earlier, _ in itertools.pairwise(twins):
-            # every attempt that could have made the later row was answered
-            # (or cut) before the earlier one was claimed
-            if not any(
-                at is None or at >= earlier.claimed_at
-                for at in answered.get(key, [])
-            ):
+        for earlier in twins[:-1]:  # the next row was made before this claim
+            if answered_before(earlier.claimed_at, answered.get(key, [])):
                 problems.append(
                     f"{key}: a new row before its twin was claimed"
                 )

@@ -40,6 +40,7 @@ import requests
 
 from snippets import catalog, inbox
 from snippets.payloads import sample_delivery
+from tests.support.inboxes import answered_before
 from tests.support.production import ProductionServer
 from tests.support.reader import Reader
 from tests.support.receivers import Signer, Tally, inbox_dir, workers
@@ -245,11 +246,8 @@ def _check_rule(rows: list[dict[str, Any]], tries: list[Attempt]) -> list[str]:
             if before < row["times_received"]:
                 broken.append(f"row {row['id']}: merged after its claim")
     for previous, row in itertools.pairwise(rows):
-        taken = previous["claimed_at"]
-        # the request that made this row: answered after the claim, or cut
-        if not any(
-            a.answered_at is None or a.answered_at >= taken for a in tries
-        ):
+        answers = (a.answered_at for a in tries)
+        if answered_before(previous["claimed_at"], answers):
             broken.append(f"row {row['id']}: made while its twin waited")
     return broken
 
