@@ -137,9 +137,10 @@ def pytest_collection_modifyitems(
 
     The browser tests run last of all. Collected first (``tests/browser/``),
     pytest-xdist handed them to one worker in a run of their own, about 190 s
-    of `make test`'s 210 s, while the other worker ran out of work early. At
+    of the suite's 230 s, while the other worker ran out of work early. At
     the end they are shared out to both workers, each with its Chromium:
-    `make test` took 210 and 214 s against 226 and 229 s, run alternately.
+    the suite took 187 to 227 s (4 runs) against 226 to 236 s (3 runs),
+    run alternately.
     """
     with_site = {item.path for item in items if _needs_site(item)}
     items.sort(  # stable: each group keeps the order it was collected in
