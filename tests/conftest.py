@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
@@ -200,12 +201,23 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         site_dir = tmp_path_factory.mktemp("site")
         build_site(site_dir)
         return site_dir
-    shared = tmp_path_factory.getbasetemp().parent
-    with (shared / "site.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _shared_lock(tmp_path_factory, "site.lock") as shared:
         if not (shared / "site.built").exists():
             build_shared_site(shared)
     return shared / "site"
+
+
+@contextmanager
+def _shared_lock(
+    tmp_path_factory: pytest.TempPathFactory, name: str
+) -> Iterator[Path]:
+    """Hold the lock file ``name`` in the temporary folder pytest-xdist's
+    workers share, waiting while another worker holds it; yields that
+    folder."""
+    shared = tmp_path_factory.getbasetemp().parent
+    with (shared / name).open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield shared
 
 
 @pytest.fixture
@@ -220,9 +232,7 @@ def port_5000(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     scheduling every test alone, and a module's tests then alternated
     between the workers, each setting up the module's fixtures again.
     """
-    shared = tmp_path_factory.getbasetemp().parent
-    with (shared / "port-5000.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _shared_lock(tmp_path_factory, "port-5000.lock"):
         yield 5000
 
 
